@@ -1,0 +1,31 @@
+// One DynamoDB document client and one SQS client per process. The SDK itself reads
+// AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+export interface AwsClients {
+  ddb: DynamoDBDocumentClient;
+  sqs: SQSClient;
+}
+
+let shared: AwsClients | undefined;
+
+// The SDK is pinned to a release that supports Node 20 (see README), so its notice that
+// later releases will not is noise in every command's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
+export function createAwsClients(): AwsClients {
+  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: region() }), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+  const sqs = new SQSClient({ region: region() });
+  return { ddb, sqs };
+}
+
+export function awsClients(): AwsClients {
+  shared ??= createAwsClients();
+  return shared;
+}

@@ -1,0 +1,60 @@
+// Where the control plane's tables and queues live. The same environment variables are set
+// by the CDK stack in AWS and by `cube up` locally, so no code knows which one it runs in.
+
+export interface ControlPlaneConfig {
+  prefix: string;
+  tasksTable: string;
+  workersTable: string;
+  eventsTable: string;
+  tokensTable: string;
+  schedulingQueueName: string;
+  /** Set in AWS by the stack; locally resolved from the queue name. */
+  schedulingQueueUrl?: string;
+  workerQueuePrefix: string;
+  defaultPolicy?: string;
+  heartbeatTtlMs: number;
+  heartbeatIntervalMs: number;
+  /** A SCHEDULED task older than this with no worker progress gets its run message again. */
+  scheduledResendMs: number;
+}
+
+export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const prefix = env.CUBE_PREFIX ?? 'cube';
+  const num = (name: string, fallback: number) => {
+    const value = Number(env[name]);
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
+  return {
+    prefix,
+    tasksTable: env.CUBE_TASKS_TABLE ?? `${prefix}-tasks`,
+    workersTable: env.CUBE_WORKERS_TABLE ?? `${prefix}-workers`,
+    eventsTable: env.CUBE_EVENTS_TABLE ?? `${prefix}-events`,
+    tokensTable: env.CUBE_TOKENS_TABLE ?? `${prefix}-tokens`,
+    schedulingQueueName: env.CUBE_SCHEDULING_QUEUE_NAME ?? `${prefix}-scheduling`,
+    schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
+    workerQueuePrefix: env.CUBE_WORKER_QUEUE_PREFIX ?? `${prefix}-worker-`,
+    defaultPolicy: env.CUBE_DEFAULT_POLICY || undefined,
+    heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 30_000),
+    heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 5_000),
+    scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
+  };
+}
+
+/** The environment a process needs to reach the same control plane (for child processes). */
+export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    CUBE_PREFIX: config.prefix,
+    CUBE_TASKS_TABLE: config.tasksTable,
+    CUBE_WORKERS_TABLE: config.workersTable,
+    CUBE_EVENTS_TABLE: config.eventsTable,
+    CUBE_TOKENS_TABLE: config.tokensTable,
+    CUBE_SCHEDULING_QUEUE_NAME: config.schedulingQueueName,
+    CUBE_WORKER_QUEUE_PREFIX: config.workerQueuePrefix,
+    CUBE_HEARTBEAT_TTL_MS: String(config.heartbeatTtlMs),
+    CUBE_HEARTBEAT_INTERVAL_MS: String(config.heartbeatIntervalMs),
+    CUBE_SCHEDULED_RESEND_MS: String(config.scheduledResendMs),
+  };
+  if (config.schedulingQueueUrl) env.CUBE_SCHEDULING_QUEUE_URL = config.schedulingQueueUrl;
+  if (config.defaultPolicy) env.CUBE_DEFAULT_POLICY = config.defaultPolicy;
+  return env;
+}

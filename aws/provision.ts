@@ -1,0 +1,89 @@
+// Creates the control plane's tables and scheduling queue when they are missing (for
+// `cube up` and tests; in AWS the CDK stack owns them). Safe to run again and again.
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { ControlPlaneConfig } from './config.js';
+import { TASKS_BY_STATE_INDEX } from './taskStore.js';
+
+export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommandInput[] {
+  return [
+    {
+      TableName: config.tasksTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'state', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TASKS_BY_STATE_INDEX,
+          KeySchema: [
+            { AttributeName: 'state', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    },
+    {
+      TableName: config.workersTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    },
+    {
+      TableName: config.eventsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'taskId', AttributeType: 'S' },
+        { AttributeName: 'seq', AttributeType: 'N' },
+      ],
+      KeySchema: [
+        { AttributeName: 'taskId', KeyType: 'HASH' },
+        { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+    },
+    {
+      TableName: config.tokensTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'hash', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'hash', KeyType: 'HASH' }],
+    },
+  ];
+}
+
+export async function provisionControlPlane(
+  ddb: DynamoDBClient,
+  sqs: SQSClient,
+  config: ControlPlaneConfig,
+): Promise<{ schedulingQueueUrl: string }> {
+  for (const definition of tableDefinitions(config)) {
+    try {
+      await ddb.send(new CreateTableCommand(definition));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    for (let i = 0; i < 60; i++) {
+      const out = await ddb.send(new DescribeTableCommand({ TableName: definition.TableName }));
+      if (out.Table?.TableStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: config.schedulingQueueName,
+      Attributes: { VisibilityTimeout: '30', ReceiveMessageWaitTimeSeconds: '20' },
+    }),
+  );
+  return { schedulingQueueUrl: queue.QueueUrl! };
+}
+
+export { DynamoDBClient };

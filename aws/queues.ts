@@ -1,0 +1,94 @@
+// SQS: the scheduling queue (nudges to place a task) and one queue per worker (run/stop).
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
+import type { ControlPlaneConfig } from './config.js';
+
+/** Worker queues hold a run message for a while: a worker might be restarting. */
+const WORKER_QUEUE_ATTRIBUTES = {
+  VisibilityTimeout: '60',
+  MessageRetentionPeriod: '86400',
+  ReceiveMessageWaitTimeSeconds: '20',
+};
+
+export class Queues {
+  private schedulingUrl: string | undefined;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly config: Pick<
+      ControlPlaneConfig,
+      'schedulingQueueName' | 'schedulingQueueUrl' | 'workerQueuePrefix'
+    >,
+  ) {
+    this.schedulingUrl = config.schedulingQueueUrl;
+  }
+
+  async schedulingQueueUrl(): Promise<string> {
+    if (!this.schedulingUrl) {
+      const out = await this.sqs.send(
+        new GetQueueUrlCommand({ QueueName: this.config.schedulingQueueName }),
+      );
+      this.schedulingUrl = out.QueueUrl!;
+    }
+    return this.schedulingUrl;
+  }
+
+  async sendSchedule(message: ScheduleMessage, delaySeconds = 0): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await this.schedulingQueueUrl(),
+        MessageBody: JSON.stringify(message),
+        ...(delaySeconds > 0 ? { DelaySeconds: Math.min(900, Math.ceil(delaySeconds)) } : {}),
+      }),
+    );
+  }
+
+  async sendToWorker(queueUrl: string, message: WorkerMessage): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }),
+    );
+  }
+
+  workerQueueName(workerId: string): string {
+    return `${this.config.workerQueuePrefix}${workerId}`;
+  }
+
+  /** Creates (or finds: CreateQueue is idempotent for equal attributes) a worker's queue. */
+  async ensureWorkerQueue(workerId: string): Promise<string> {
+    const out = await this.sqs.send(
+      new CreateQueueCommand({
+        QueueName: this.workerQueueName(workerId),
+        Attributes: WORKER_QUEUE_ATTRIBUTES,
+      }),
+    );
+    return out.QueueUrl!;
+  }
+
+  async receive(
+    queueUrl: string,
+    options: { max?: number; waitSeconds?: number; abortSignal?: AbortSignal } = {},
+  ): Promise<Message[]> {
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: options.max ?? 10,
+        WaitTimeSeconds: options.waitSeconds ?? 20,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+      }),
+      options.abortSignal ? { abortSignal: options.abortSignal } : {},
+    );
+    return out.Messages ?? [];
+  }
+
+  async delete(queueUrl: string, receiptHandle: string): Promise<void> {
+    await this.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
+  }
+}

@@ -1,0 +1,206 @@
+// Tasks and their timelines in DynamoDB. Every state change goes through core's
+// transitionTask and is written here in one transaction: the task (conditional on its
+// version), the worker's allocation (conditional on free room when reserving) and the event.
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { CapacityExhaustedError, ConflictError, NotFoundError } from '../core/errors.js';
+import {
+  type Transition,
+  type TransitionRequest,
+  transitionTask,
+} from '../core/taskStateMachine.js';
+import type { TaskEvent, TaskRecord, TaskState } from '../core/types.js';
+import type { ControlPlaneConfig } from './config.js';
+import { capacityUpdate } from './workerStore.js';
+
+/** GSI on (state, createdAt): pending/scheduled sweeps and `?state=` listings. */
+export const TASKS_BY_STATE_INDEX = 'byState';
+
+export class TaskStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly config: Pick<ControlPlaneConfig, 'tasksTable' | 'eventsTable' | 'workersTable'>,
+  ) {}
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.config.tasksTable, Key: { id }, ConsistentRead: true }),
+    );
+    return out.Item as TaskRecord | undefined;
+  }
+
+  async require(id: string): Promise<TaskRecord> {
+    const task = await this.get(id);
+    if (!task) throw new NotFoundError('task', id);
+    return task;
+  }
+
+  /** Stores a new task and its first event; fails if the id already exists. */
+  async create(task: TaskRecord, event: TaskEvent): Promise<void> {
+    try {
+      await this.ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.config.tasksTable,
+                Item: task,
+                ConditionExpression: 'attribute_not_exists(id)',
+              },
+            },
+            { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        throw new ConflictError(`task ${task.id} already exists`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Applies one state-machine transition atomically. Throws ConflictError when the task
+   * changed since it was read, CapacityExhaustedError when a reservation no longer fits.
+   */
+  async transition(task: TaskRecord, request: TransitionRequest): Promise<TaskRecord> {
+    const transition = transitionTask(task, request);
+    await this.write(transition);
+    return transition.after;
+  }
+
+  /** Writes a computed transition (exposed so callers can inspect it first). */
+  async write(transition: Transition): Promise<void> {
+    const { before, after, event, capacity } = transition;
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> =
+      [
+        {
+          Put: {
+            TableName: this.config.tasksTable,
+            Item: after,
+            ConditionExpression: '#version = :version',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':version': before.version },
+          },
+        },
+        ...capacity.map((change) => ({ Update: capacityUpdate(this.config.workersTable, change) })),
+        { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+      ];
+    try {
+      await this.ddb.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failedIndex = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      const change = failedIndex > 0 ? capacity[failedIndex - 1] : undefined;
+      if (change?.kind === 'reserve') throw new CapacityExhaustedError(change.workerId);
+      if (failedIndex === -1 && capacity.some((c) => c.kind === 'reserve')) {
+        // Some emulators omit reasons: tell the two cases apart by re-reading the task.
+        const current = await this.get(before.id);
+        if (current?.version === before.version) {
+          throw new CapacityExhaustedError(capacity.find((c) => c.kind === 'reserve')!.workerId);
+        }
+      }
+      throw new ConflictError(`task ${before.id} changed since version ${before.version}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Tasks in the given states, oldest first within each state. */
+  async listByState(states: readonly TaskState[]): Promise<TaskRecord[]> {
+    const all: TaskRecord[] = [];
+    for (const state of states) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.config.tasksTable,
+            IndexName: TASKS_BY_STATE_INDEX,
+            KeyConditionExpression: '#state = :state',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':state': state },
+            ExclusiveStartKey: start,
+          }),
+        );
+        all.push(...((out.Items ?? []) as TaskRecord[]));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return all;
+  }
+
+  async listAll(): Promise<TaskRecord[]> {
+    const all: TaskRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new ScanCommand({ TableName: this.config.tasksTable, ExclusiveStartKey: start }),
+      );
+      all.push(...((out.Items ?? []) as TaskRecord[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async events(taskId: string): Promise<TaskEvent[]> {
+    const events: TaskEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.config.eventsTable,
+          KeyConditionExpression: 'taskId = :id',
+          ExpressionAttributeValues: { ':id': taskId },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const { seq: _seq, ...event } = item;
+        events.push(event as TaskEvent);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  /** Records a placement explanation on a PENDING task without a state change. */
+  async notePending(task: TaskRecord, reason: string, placement: TaskRecord['placement']) {
+    const next: TaskRecord = {
+      ...task,
+      reason,
+      placement,
+      version: task.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.config.tasksTable,
+          Item: next,
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': task.version },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConflictError(`task ${task.id} changed since version ${task.version}`);
+      }
+      throw error;
+    }
+    return next;
+  }
+}
+
+function eventItem(event: TaskEvent) {
+  return { ...event, seq: event.version };
+}

@@ -1,0 +1,238 @@
+// Worker records in DynamoDB. Allocation is kept flat beside a `free*` copy so that a
+// reservation is one conditional ADD ("free >= demand"): two schedulers racing for the last
+// room on a worker cannot both win.
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { CapacityChange } from '../core/taskStateMachine.js';
+import type { Resources, WorkerMetrics, WorkerRecord, WorkerState } from '../core/types.js';
+import type { ControlPlaneConfig } from './config.js';
+
+interface WorkerItem {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: WorkerState;
+  cordoned: boolean;
+  capCpuMillis: number;
+  capMemoryBytes: number;
+  capDiskBytes: number;
+  allocCpuMillis: number;
+  allocMemoryBytes: number;
+  allocDiskBytes: number;
+  allocTasks: number;
+  freeCpuMillis: number;
+  freeMemoryBytes: number;
+  freeDiskBytes: number;
+  queueUrl: string;
+  registeredAt: string;
+  heartbeatAt: string;
+  metrics?: WorkerMetrics;
+  version?: string;
+}
+
+export function toWorkerRecord(item: WorkerItem): WorkerRecord {
+  return {
+    id: item.id,
+    name: item.name,
+    labels: item.labels ?? {},
+    state: item.state,
+    cordoned: item.cordoned ?? false,
+    capacity: {
+      cpuMillis: item.capCpuMillis,
+      memoryBytes: item.capMemoryBytes,
+      diskBytes: item.capDiskBytes,
+    },
+    allocated: {
+      cpuMillis: item.allocCpuMillis,
+      memoryBytes: item.allocMemoryBytes,
+      diskBytes: item.allocDiskBytes,
+      tasks: item.allocTasks,
+    },
+    queueUrl: item.queueUrl,
+    registeredAt: item.registeredAt,
+    heartbeatAt: item.heartbeatAt,
+    ...(item.metrics ? { metrics: item.metrics } : {}),
+    ...(item.version ? { version: item.version } : {}),
+  };
+}
+
+/** The Update of a transaction that applies one capacity change to a worker. */
+export function capacityUpdate(table: string, change: CapacityChange) {
+  const d = change.delta;
+  const values: Record<string, unknown> = {
+    ':c': d.cpuMillis,
+    ':m': d.memoryBytes,
+    ':d': d.diskBytes,
+    ':t': d.tasks,
+    ':nc': -d.cpuMillis,
+    ':nm': -d.memoryBytes,
+    ':nd': -d.diskBytes,
+  };
+  let condition = 'attribute_exists(id)';
+  if (change.kind === 'reserve') {
+    condition +=
+      ' AND freeCpuMillis >= :c AND freeMemoryBytes >= :m AND freeDiskBytes >= :d' +
+      ' AND #state = :ready AND cordoned = :false';
+    values[':ready'] = 'READY';
+    values[':false'] = false;
+  }
+  return {
+    TableName: table,
+    Key: { id: change.workerId },
+    UpdateExpression:
+      'ADD allocCpuMillis :c, allocMemoryBytes :m, allocDiskBytes :d, allocTasks :t, ' +
+      'freeCpuMillis :nc, freeMemoryBytes :nm, freeDiskBytes :nd',
+    ConditionExpression: condition,
+    ...(change.kind === 'reserve' ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+    ExpressionAttributeValues: values,
+  };
+}
+
+export interface Registration {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  capacity: Resources;
+  queueUrl: string;
+  version?: string;
+}
+
+export class WorkerStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly config: Pick<ControlPlaneConfig, 'workersTable'>,
+  ) {}
+
+  async get(id: string): Promise<WorkerRecord | undefined> {
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.config.workersTable, Key: { id }, ConsistentRead: true }),
+    );
+    return out.Item ? toWorkerRecord(out.Item as WorkerItem) : undefined;
+  }
+
+  async require(id: string): Promise<WorkerRecord> {
+    const worker = await this.get(id);
+    if (!worker) throw new NotFoundError('worker', id);
+    return worker;
+  }
+
+  async list(): Promise<WorkerRecord[]> {
+    const items: WorkerItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new ScanCommand({
+          TableName: this.config.workersTable,
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...((out.Items ?? []) as WorkerItem[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items.map(toWorkerRecord).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Creates the worker, or updates a returning one in place: its allocation (what its tasks
+   * still hold) is kept, and free room is recomputed against the capacity it reports now.
+   */
+  async register(reg: Registration, now = new Date()): Promise<WorkerRecord> {
+    const at = now.toISOString();
+    for (let tries = 0; tries < 5; tries++) {
+      const existing = await this.get(reg.id);
+      const alloc = existing?.allocated ?? { cpuMillis: 0, memoryBytes: 0, diskBytes: 0, tasks: 0 };
+      const item: WorkerItem = {
+        id: reg.id,
+        name: reg.name,
+        labels: reg.labels,
+        state: 'READY',
+        cordoned: existing?.cordoned ?? false,
+        capCpuMillis: reg.capacity.cpuMillis,
+        capMemoryBytes: reg.capacity.memoryBytes,
+        capDiskBytes: reg.capacity.diskBytes,
+        allocCpuMillis: alloc.cpuMillis,
+        allocMemoryBytes: alloc.memoryBytes,
+        allocDiskBytes: alloc.diskBytes,
+        allocTasks: alloc.tasks,
+        freeCpuMillis: reg.capacity.cpuMillis - alloc.cpuMillis,
+        freeMemoryBytes: reg.capacity.memoryBytes - alloc.memoryBytes,
+        freeDiskBytes: reg.capacity.diskBytes - alloc.diskBytes,
+        queueUrl: reg.queueUrl,
+        registeredAt: existing?.registeredAt ?? at,
+        heartbeatAt: at,
+        ...(reg.version ? { version: reg.version } : {}),
+      };
+      try {
+        await this.ddb.send(
+          new PutCommand({
+            TableName: this.config.workersTable,
+            Item: item,
+            // Optimistic on the allocation we read, so a concurrent reservation is not lost.
+            ConditionExpression: existing
+              ? 'allocCpuMillis = :c AND allocMemoryBytes = :m AND allocDiskBytes = :d AND allocTasks = :t'
+              : 'attribute_not_exists(id)',
+            ...(existing
+              ? {
+                  ExpressionAttributeValues: {
+                    ':c': alloc.cpuMillis,
+                    ':m': alloc.memoryBytes,
+                    ':d': alloc.diskBytes,
+                    ':t': alloc.tasks,
+                  },
+                }
+              : {}),
+          }),
+        );
+        return toWorkerRecord(item);
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    }
+    throw new ConflictError(`worker ${reg.id} kept changing during registration; try again`);
+  }
+
+  /** Heartbeat with fresh metrics; fails if the worker was removed or marked DOWN. */
+  async heartbeat(id: string, metrics: WorkerMetrics, now = new Date()): Promise<void> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.workersTable,
+          Key: { id },
+          UpdateExpression: 'SET heartbeatAt = :at, metrics = :metrics',
+          ConditionExpression: 'attribute_exists(id) AND #state = :ready',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':at': now.toISOString(),
+            ':metrics': metrics,
+            ':ready': 'READY',
+          },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConflictError(`worker ${id} is not registered as READY; register again`);
+      }
+      throw error;
+    }
+  }
+
+  async setState(id: string, state: WorkerState): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.config.workersTable,
+        Key: { id },
+        UpdateExpression: 'SET #state = :state',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':state': state },
+      }),
+    );
+  }
+}

@@ -1,0 +1,175 @@
+// A small typed client for the control plane's HTTP API (/v1, JSON, bearer token).
+import type { TaskSpecInput } from '../core/taskSpec.js';
+import type { TaskEvent, TaskRecord, TaskState, WorkerRecord } from '../core/types.js';
+
+/** The server answered with a non-2xx status; `message` is the server's own text. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No answer at all: connection refused, DNS failure, timeout. */
+export class ApiUnreachableError extends Error {
+  override name = 'ApiUnreachableError';
+}
+
+export interface TaskDetail {
+  task: TaskRecord;
+  events: TaskEvent[];
+}
+
+export interface ApiClientOptions {
+  apiUrl: string;
+  token: string;
+  /** Per-request timeout; the API answers in well under a second when healthy. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = apiBaseUrl(options.apiUrl);
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  async createTask(body: TaskSpecInput): Promise<TaskRecord> {
+    return (await this.request<{ task: TaskRecord }>('POST', '/tasks', body)).task;
+  }
+
+  /** All tasks, or only those in `states`. */
+  async listTasks(states?: readonly TaskState[]): Promise<TaskRecord[]> {
+    const query = states && states.length > 0 ? `?state=${states.join(',')}` : '';
+    return (await this.request<{ tasks: TaskRecord[] }>('GET', `/tasks${query}`)).tasks;
+  }
+
+  async getTask(id: string): Promise<TaskDetail> {
+    return this.request<TaskDetail>('GET', `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  async stopTask(id: string): Promise<TaskRecord> {
+    return (await this.request<{ task: TaskRecord }>('DELETE', `/tasks/${encodeURIComponent(id)}`))
+      .task;
+  }
+
+  async listNodes(): Promise<WorkerRecord[]> {
+    return (await this.request<{ nodes: WorkerRecord[] }>('GET', '/nodes')).nodes;
+  }
+
+  /**
+   * Finds a task by full id or by a unique prefix of one (as `docker` accepts), returning
+   * its detail. A prefix is only looked up when the exact id is not found.
+   */
+  async findTask(idOrPrefix: string): Promise<TaskDetail> {
+    try {
+      return await this.getTask(idOrPrefix);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404) || idOrPrefix.length === 0) {
+        throw error;
+      }
+      const matches = (await this.listTasks()).filter((t) => t.id.startsWith(idOrPrefix));
+      if (matches.length === 1) return this.getTask(matches[0]!.id);
+      if (matches.length > 1) {
+        throw new ApiError(
+          400,
+          'AMBIGUOUS_ID',
+          `task id prefix '${idOrPrefix}' matches ${matches.length} tasks; give more of the id`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new ApiUnreachableError(
+        `cannot reach the Cube API at ${this.baseUrl} (${networkReason(error)}); ` +
+          `start a local control plane with 'cube up' or check CUBE_API_URL`,
+      );
+    }
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const payload = (data ?? {}) as { error?: unknown; message?: unknown };
+      const code = typeof payload.error === 'string' ? payload.error : `HTTP_${response.status}`;
+      const message =
+        typeof payload.message === 'string' && payload.message
+          ? payload.message
+          : defaultMessage(response.status, response.statusText);
+      throw new ApiError(response.status, code, message);
+    }
+    if (data === undefined || typeof data !== 'object' || data === null) {
+      throw new ApiError(
+        response.status,
+        'BAD_RESPONSE',
+        `the API at ${this.baseUrl} answered ${method} ${path} with something that is not JSON`,
+      );
+    }
+    return data as T;
+  }
+}
+
+/** `http://host:8080`, `http://host:8080/`, `http://host:8080/v1` -> `http://host:8080/v1`. */
+export function apiBaseUrl(apiUrl: string): string {
+  const trimmed = apiUrl.replace(/\/+$/, '');
+  return /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`;
+}
+
+function networkReason(error: unknown): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return 'no answer in time';
+  }
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  if (cause?.code && NETWORK_ERRORS[cause.code]) return NETWORK_ERRORS[cause.code]!;
+  if (cause?.code) return cause.code;
+  if (cause?.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function defaultMessage(status: number, statusText: string): string {
+  if (status === 401) return 'the API refused the token; run `cube up` again or check CUBE_TOKEN';
+  if (status === 403) return 'the token is not allowed to do this';
+  if (status === 404) return 'not found';
+  return statusText || 'request failed';
+}

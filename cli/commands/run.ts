@@ -1,0 +1,106 @@
+import { Command, Option } from 'clipanion';
+import type { TaskRecord, TaskState } from '../../core/types.js';
+import { CubeCommand, workerNames } from '../baseCommand.js';
+import { describeTask, FINISHED_STATES } from '../format.js';
+import { createProgress } from '../progress.js';
+import { buildTaskRequest } from '../taskRequest.js';
+import { parseTimeout, waitForTask } from '../wait.js';
+
+const SUCCESS: readonly TaskState[] = ['RUNNING', 'COMPLETED'];
+
+export class RunCommand extends CubeCommand {
+  static override paths = [['run']];
+  static override usage = Command.Usage({
+    description: 'Submit a task: run a container image on the cluster',
+    details: `
+      Prints the new task's id on stdout (or its record with --json). The container's
+      command and arguments go after \`--\`.
+
+      With --wait, waits until the task is RUNNING (or already COMPLETED) and exits 0, or
+      exits 1 with the reason when it FAILED, was STOPPED or LOST, or --timeout passed.
+    `,
+    examples: [
+      ['Run a web server', 'cube run --name web --port 8080:80 --memory 64m busybox -- httpd -f -p 80'],
+      ['Run a command and wait for it to start', 'cube run --wait busybox -- sh -c "sleep 30"'],
+      [
+        'Set environment, labels, resources and a restart policy',
+        'cube run --env MODE=prod --label team=ops --cpu 0.5 --restart on-failure:3 busybox -- sleep 600',
+      ],
+      ['Capture the id in a script', 'id=$(cube run busybox -- true)'],
+    ],
+  });
+
+  name = Option.String('--name', { description: 'Task name (default: generated)' });
+  cpu = Option.String('--cpu', { description: 'CPU cores to reserve, e.g. 0.5 (default 0.1)' });
+  memory = Option.String('--memory', { description: 'Memory to reserve, e.g. 64m, 1g (default 128m)' });
+  disk = Option.String('--disk', { description: 'Disk to reserve, e.g. 1g' });
+  env = Option.Array('--env', { description: 'Environment variable K=V (repeatable); bare K copies it from here' });
+  label = Option.Array('--label', { description: 'Label k=v (repeatable)' });
+  port = Option.Array('--port', { description: 'Publish a port: 80, 8080:80 (host:container), 53/udp (repeatable)' });
+  network = Option.String('--network', { description: 'Network mode: bridge, host or none' });
+  restart = Option.String('--restart', { description: 'Restart policy: never, always, on-failure[:N]' });
+  scheduler = Option.String('--scheduler', { description: 'Scheduling policy name' });
+  wait = Option.Boolean('--wait', false, { description: 'Wait until the task runs or fails' });
+  timeout = Option.String('--timeout', { description: 'Seconds to wait with --wait (default 120)' });
+  json = Option.Boolean('--json', false, { description: 'Print the task record as JSON' });
+
+  image = Option.String({ name: 'image' });
+  command = Option.Rest({ name: 'command' });
+
+  protected async run(): Promise<number> {
+    const body = buildTaskRequest(
+      {
+        image: this.image,
+        command: this.command,
+        name: this.name,
+        cpu: this.cpu,
+        memory: this.memory,
+        disk: this.disk,
+        env: this.env,
+        label: this.label,
+        port: this.port,
+        network: this.network,
+        restart: this.restart,
+        scheduler: this.scheduler,
+      },
+      process.env,
+    );
+    const timeoutMs = parseTimeout(this.timeout, 120);
+    const client = this.client();
+    const created = await client.createTask(body);
+    if (!this.wait) {
+      if (this.json) this.printJson(created);
+      else this.print(created.id);
+      return 0;
+    }
+    // The id goes out first so a script has it even if the wait fails.
+    if (!this.json) this.print(created.id);
+    const progress = createProgress(this.progressStream, describeTask(created));
+    const names = await workerNames(client);
+    const describe = (task: TaskRecord) =>
+      describeTask(task, task.workerId ? names.get(task.workerId) : undefined);
+    let result: Awaited<ReturnType<typeof waitForTask>>;
+    try {
+      result = await waitForTask(client, created.id, {
+        until: (task) => SUCCESS.includes(task.state) || FINISHED_STATES.includes(task.state),
+        timeoutMs,
+        onUpdate: (task) => progress.update(describe(task)),
+      });
+    } catch (error) {
+      progress.done();
+      throw error;
+    }
+    const { task } = result.detail;
+    if (this.json) this.printJson(task);
+    if (result.timedOut) {
+      progress.done(`cube: timed out after ${timeoutMs / 1000}s: ${describe(task)}`);
+      return 1;
+    }
+    if (SUCCESS.includes(task.state)) {
+      progress.done(describe(task));
+      return 0;
+    }
+    progress.done(`cube: ${describe(task)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+import { hostname } from 'node:os';
+import { Command, Option, UsageError } from 'clipanion';
+import type { Resources } from '../../core/types.js';
+import { coresToMillis, parseSize } from '../../core/units.js';
+import { CubeCommand } from '../baseCommand.js';
+import { readConfig } from '../config.js';
+import { parseCpu, parseLabels } from '../taskRequest.js';
+
+export class WorkerCommand extends CubeCommand {
+  static override paths = [['worker']];
+  static override usage = Command.Usage({
+    description: 'Run a worker daemon on this host',
+    details: `
+      Registers this host with the control plane, then runs the tasks placed on it as
+      Docker containers until interrupted (Ctrl-C or SIGTERM stop it cleanly; a second
+      signal exits at once). Capacity is detected from the host unless overridden.
+      The API URL and token come from the flags, else CUBE_API_URL / CUBE_TOKEN, else the
+      config file written by \`cube up\`.
+    `,
+    examples: [
+      ['Run a worker with the detected capacity', 'cube worker'],
+      [
+        'Offer 2 cores and 4g of memory, labelled',
+        'cube worker --name w1 --label zone=a --cpu 2 --memory 4g',
+      ],
+    ],
+  });
+
+  name = Option.String('--name', { description: 'Worker name (default: the host name)' });
+  label = Option.Array('--label', { description: 'Label k=v for placement constraints (repeatable)' });
+  cpu = Option.String('--cpu', { description: 'CPU cores to offer (default: detected)' });
+  memory = Option.String('--memory', { description: 'Memory to offer, e.g. 4g (default: detected)' });
+  disk = Option.String('--disk', { description: 'Disk to offer, e.g. 20g (default: detected)' });
+  apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
+  token = Option.String('--token', { description: 'API token (a worker or admin token)' });
+
+  protected async run(): Promise<number> {
+    const capacity: Partial<Resources> = {};
+    if (this.cpu !== undefined) capacity.cpuMillis = coresToMillis(parseCpu(this.cpu));
+    if (this.memory !== undefined) capacity.memoryBytes = size('--memory', this.memory);
+    if (this.disk !== undefined) capacity.diskBytes = size('--disk', this.disk);
+    const labels = parseLabels(this.label ?? []);
+    const name = this.name ?? hostname();
+    const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
+
+    // The only place the CLI loads worker code: the daemon runs in this process.
+    const { runWorker } = await import('../../worker/daemon.js');
+
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (controller.signal.aborted) {
+        this.warn(`cube: ${signal} again, exiting now`);
+        process.exit(130);
+      }
+      this.warn(`cube: ${signal} received, stopping worker ${name} (again to force)`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await runWorker(
+        {
+          apiUrl: config.apiUrl,
+          token: config.token,
+          name,
+          labels,
+          ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
+          log: (line: string) => this.warn(line),
+        },
+        controller.signal,
+      );
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    return 0;
+  }
+}
+
+function size(flag: string, text: string): number {
+  const bytes = parseSize(text);
+  if (bytes === undefined || bytes <= 0) {
+    throw new UsageError(`${flag} must be a size like 512m or 4g (got '${text}')`);
+  }
+  return bytes;
+}

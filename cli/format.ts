@@ -1,0 +1,79 @@
+// Human formatting of times, resources and task states for the CLI's views.
+import { formatRestartPolicy } from '../core/taskSpec.js';
+import type { Resources, TaskRecord, TaskState, WorkerRecord } from '../core/types.js';
+import { formatCpu, formatSize } from '../core/units.js';
+
+/** States after which a task does nothing more by itself (FAILED may still be retried). */
+export const FINISHED_STATES: readonly TaskState[] = ['COMPLETED', 'FAILED', 'STOPPED', 'LOST'];
+/** What `cube ps` shows without --all. */
+export const ACTIVE_STATES: readonly TaskState[] = [
+  'PENDING',
+  'SCHEDULED',
+  'STARTING',
+  'RUNNING',
+  'STOPPING',
+];
+
+/** Compact age: `42s`, `5m`, `3h`, `2d` (never negative: clocks drift). */
+export function formatAge(iso: string | undefined, now: Date = new Date()): string {
+  if (!iso) return '-';
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return '-';
+  const seconds = Math.max(0, Math.floor((now.getTime() - then) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 120) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h`;
+  return `${Math.floor(hours / 24)}d`;
+}
+
+export function formatResources(r: Resources): string {
+  const parts = [`cpu ${formatCpu(r.cpuMillis)}`, `memory ${formatSize(r.memoryBytes)}`];
+  if (r.diskBytes > 0) parts.push(`disk ${formatSize(r.diskBytes)}`);
+  return parts.join(', ');
+}
+
+export function formatLabels(labels: Record<string, string> | undefined): string {
+  const entries = Object.entries(labels ?? {});
+  return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** Shell-like rendering of a command line, quoting arguments that need it. */
+export function formatCommand(command: readonly string[]): string {
+  if (command.length === 0) return '(image default)';
+  return command
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+export function formatPorts(task: TaskRecord): string {
+  const ports = task.spec.ports ?? [];
+  if (ports.length === 0) return '-';
+  return ports
+    .map((p) => `${p.host ?? p.container}:${p.container}/${p.protocol}`)
+    .join(', ');
+}
+
+export function formatRestart(task: TaskRecord): string {
+  const policy = formatRestartPolicy(task.spec.restart);
+  return task.restartCount > 0 ? `${policy} (restarted ${task.restartCount}x)` : policy;
+}
+
+/** `READY`, `DOWN`, `READY,CORDONED`. */
+export function formatWorkerState(worker: WorkerRecord): string {
+  return worker.cordoned ? `${worker.state},CORDONED` : worker.state;
+}
+
+/** A one-line account of where a task stands, for --wait progress and results. */
+export function describeTask(task: TaskRecord, workerName?: string): string {
+  const parts = [`task ${task.id} is ${task.state}`];
+  if (task.workerId && ['SCHEDULED', 'STARTING', 'RUNNING'].includes(task.state)) {
+    parts.push(`on ${workerName ?? task.workerId}`);
+  }
+  if (task.exitCode !== undefined && FINISHED_STATES.includes(task.state)) {
+    parts.push(`(exit code ${task.exitCode})`);
+  }
+  const text = parts.join(' ');
+  return task.reason ? `${text}: ${task.reason}` : text;
+}

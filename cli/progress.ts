@@ -1,0 +1,47 @@
+// A one-line spinner on a terminal's stderr. On anything else it stays silent and only the
+// final line is written, so logs and pipes get no control characters.
+
+export interface Progress {
+  update(text: string): void;
+  /** Clears the spinner and writes `line` (if any) on its own line. */
+  done(line?: string): void;
+}
+
+interface Stream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+export function createProgress(stream: Stream, initial = ''): Progress {
+  if (!stream.isTTY) {
+    return {
+      update() {},
+      done(line) {
+        if (line) stream.write(`${line}\n`);
+      },
+    };
+  }
+  let text = initial;
+  let frame = 0;
+  const render = () => {
+    const max = Math.max(10, (stream.columns ?? 80) - 3);
+    const shown = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+    stream.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} ${shown}`);
+  };
+  const timer = setInterval(render, 80);
+  timer.unref();
+  render();
+  return {
+    update(next) {
+      text = next;
+    },
+    done(line) {
+      clearInterval(timer);
+      stream.write('\r\x1b[2K');
+      if (line) stream.write(`${line}\n`);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// Feasibility filters. Each returns the reason a person reads in `0/3 workers fit: ...`.
+// Hot path: no allocation, no date parsing per worker.
+import type { TaskSpec, WorkerRecord } from '../types.js';
+import type { FilterPlugin, PlacementContext } from './types.js';
+
+export const REASON_NOT_READY = 'not ready';
+export const REASON_CORDONED = 'cordoned';
+export const REASON_CPU = 'insufficient cpu';
+export const REASON_MEMORY = 'insufficient memory';
+export const REASON_DISK = 'insufficient disk';
+
+// `toISOString()` strings (`2026-05-01T10:00:00.000Z`) sort like the instants they name,
+// so the freshness test is one string comparison against a cutoff computed once per
+// (now, ttl) rather than a Date.parse per worker. Other ISO spellings fall back to parsing.
+let memoNowMs = Number.NaN;
+let memoTtlMs = Number.NaN;
+let memoCutoffMs = Number.NaN;
+let memoCutoffIso = '';
+
+/** `YYYY-MM-DDTHH:mm:ss.sssZ`, checked by shape only (cheap enough for the hot loop). */
+function isCanonicalIso(s: string): boolean {
+  return (
+    s.length === 24 &&
+    s.charCodeAt(23) === 90 && // Z
+    s.charCodeAt(10) === 84 && // T
+    s.charCodeAt(19) === 46 && // .
+    s.charCodeAt(4) === 45 // -
+  );
+}
+
+function cutoffOf(ctx: PlacementContext): string {
+  const nowMs = ctx.now.getTime();
+  if (nowMs !== memoNowMs || ctx.heartbeatTtlMs !== memoTtlMs) {
+    memoNowMs = nowMs;
+    memoTtlMs = ctx.heartbeatTtlMs;
+    memoCutoffMs = nowMs - ctx.heartbeatTtlMs;
+    const cutoff = new Date(memoCutoffMs);
+    memoCutoffIso = Number.isNaN(cutoff.getTime()) ? '' : cutoff.toISOString();
+  }
+  return memoCutoffIso;
+}
+
+/** True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs` (future stamps count as fresh). */
+export function isHeartbeatFresh(heartbeatAt: string, ctx: PlacementContext): boolean {
+  const cutoffIso = cutoffOf(ctx);
+  if (isCanonicalIso(heartbeatAt) && isCanonicalIso(cutoffIso)) {
+    return heartbeatAt >= cutoffIso;
+  }
+  const at = Date.parse(heartbeatAt);
+  return !Number.isNaN(at) && at >= memoCutoffMs;
+}
+
+/** READY and heartbeating within the ttl. */
+export const workerReady: FilterPlugin = {
+  name: 'worker-ready',
+  filter(_task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext) {
+    if (worker.state !== 'READY') return REASON_NOT_READY;
+    return isHeartbeatFresh(worker.heartbeatAt, ctx) ? undefined : REASON_NOT_READY;
+  },
+};
+
+/** A cordoned worker keeps its tasks but takes no new ones. */
+export const notCordoned: FilterPlugin = {
+  name: 'not-cordoned',
+  filter(_task: TaskSpec, worker: WorkerRecord) {
+    return worker.cordoned ? REASON_CORDONED : undefined;
+  },
+};
+
+/**
+ * capacity − allocated ≥ demand on cpu, memory and disk, in integers. As in Kubernetes'
+ * NodeResourcesFit, a zero demand never fails a dimension, even on an overcommitted worker.
+ */
+export const resourcesFit: FilterPlugin = {
+  name: 'resources-fit',
+  filter(task: TaskSpec, worker: WorkerRecord) {
+    const want = task.resources;
+    const cap = worker.capacity;
+    const used = worker.allocated;
+    if (want.memoryBytes > 0 && used.memoryBytes + want.memoryBytes > cap.memoryBytes) {
+      return REASON_MEMORY;
+    }
+    if (want.cpuMillis > 0 && used.cpuMillis + want.cpuMillis > cap.cpuMillis) return REASON_CPU;
+    if (want.diskBytes > 0 && used.diskBytes + want.diskBytes > cap.diskBytes) return REASON_DISK;
+    return undefined;
+  },
+};
+
+/** Order matters: a worker is counted under the first filter that rejects it. */
+export const DEFAULT_FILTERS: readonly FilterPlugin[] = [workerReady, notCordoned, resourcesFit];

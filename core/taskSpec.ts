@@ -1,0 +1,173 @@
+// The task spec as users write it, its validation and its normalisation. One schema, used
+// by the API (and later by the OpenAPI document); every error names the field and rule.
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+import type { RestartPolicy, TaskSpec } from './types.js';
+import { coresToMillis, parseSize } from './units.js';
+
+export const TASK_DEFAULTS = {
+  cpu: 0.1,
+  memory: 128 * 1024 ** 2,
+  disk: 0,
+  network: 'bridge',
+} as const;
+
+export const LIMITS = {
+  nameLength: 63,
+  commandArgs: 256,
+  commandArgLength: 4096,
+  envVars: 128,
+  envValueLength: 4096,
+  labels: 64,
+  labelLength: 256,
+  ports: 64,
+  maxCpu: 1024,
+  maxMemory: 16 * 1024 ** 4,
+  maxDisk: 1024 ** 5,
+};
+
+// Docker's reference grammar: [registry[:port]/]path[:tag][@digest], lower-case path.
+const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const domain = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?';
+const IMAGE_REFERENCE = new RegExp(
+  `^${domain}${pathComponent}(?:/${pathComponent})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LABEL_KEY = /^[a-zA-Z0-9]([a-zA-Z0-9._/-]*[a-zA-Z0-9])?$/;
+
+const size = (max: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be a size in bytes or like 64m, 1g' });
+      return z.NEVER;
+    }
+    if (bytes > max) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${max} bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const RESTART = /^(never|always|on-failure(?::(\d{1,4}))?)$/;
+
+export function parseRestartPolicy(text: string): RestartPolicy | undefined {
+  const match = RESTART.exec(text);
+  if (!match) return undefined;
+  if (match[1] === 'never' || match[1] === 'always') return { mode: match[1] };
+  return match[2] === undefined
+    ? { mode: 'on-failure' }
+    : { mode: 'on-failure', maxRestarts: Number(match[2]) };
+}
+
+export function formatRestartPolicy(policy: RestartPolicy): string {
+  return policy.mode === 'on-failure' && policy.maxRestarts !== undefined
+    ? `on-failure:${policy.maxRestarts}`
+    : policy.mode;
+}
+
+const port = z.strictObject({
+  container: z.number().int().min(1).max(65535),
+  host: z.number().int().min(1).max(65535).optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+
+/** The request body of POST /v1/tasks. */
+export const TaskSpecInput = z.strictObject({
+  name: z
+    .string()
+    .max(LIMITS.nameLength)
+    .regex(NAME, 'must start with a letter or digit and hold only letters, digits, _ . -')
+    .optional(),
+  image: z
+    .string()
+    .min(1, 'is required')
+    .max(255)
+    .regex(IMAGE_REFERENCE, 'must be a Docker image reference like busybox:1.36'),
+  command: z
+    .array(z.string().max(LIMITS.commandArgLength))
+    .max(LIMITS.commandArgs)
+    .optional(),
+  env: z
+    .record(
+      z.string().regex(ENV_KEY, 'keys must be like NAME_1'),
+      z.string().max(LIMITS.envValueLength),
+    )
+    .refine((env) => Object.keys(env).length <= LIMITS.envVars, {
+      message: `at most ${LIMITS.envVars} variables`,
+    })
+    .optional(),
+  cpu: z.number().positive('must be more than 0 cores').max(LIMITS.maxCpu).optional(),
+  memory: size(LIMITS.maxMemory).optional(),
+  disk: size(LIMITS.maxDisk).optional(),
+  ports: z.array(port).max(LIMITS.ports).optional(),
+  restart: z
+    .string()
+    .regex(RESTART, 'must be never, always, on-failure or on-failure:N')
+    .optional(),
+  labels: z
+    .record(
+      z.string().max(LIMITS.labelLength).regex(LABEL_KEY, 'keys must be like team or app.kubernetes/x'),
+      z.string().max(LIMITS.labelLength),
+    )
+    .refine((labels) => Object.keys(labels).length <= LIMITS.labels, {
+      message: `at most ${LIMITS.labels} labels`,
+    })
+    .optional(),
+  scheduler: z.string().regex(NAME, 'must be a policy name').max(LIMITS.nameLength).optional(),
+  network: z.enum(['bridge', 'host', 'none']).optional(),
+});
+export type TaskSpecInput = z.input<typeof TaskSpecInput>;
+
+/** Turns a zod error into our ValidationError naming the first offending field. */
+export function toValidationError(error: z.ZodError): ValidationError {
+  const issue = error.issues[0];
+  if (!issue) return new ValidationError('', 'invalid request');
+  const field = issue.path.map(String).join('.');
+  let rule = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    return new ValidationError(
+      [field, ...issue.keys].filter(Boolean).join('.'),
+      'unknown field',
+    );
+  }
+  if (issue.code === 'invalid_type' && rule.includes('received undefined')) rule = 'is required';
+  return new ValidationError(field, rule);
+}
+
+/** Validates a user's spec and returns it normalised; throws ValidationError. */
+export function validateTaskSpec(input: unknown, defaultName: () => string): TaskSpec {
+  const parsed = TaskSpecInput.safeParse(input);
+  if (!parsed.success) throw toValidationError(parsed.error);
+  const spec = parsed.data;
+  const network = spec.network ?? TASK_DEFAULTS.network;
+  const ports = (spec.ports ?? []).map((p) => ({ ...p }));
+  if (network === 'none' && ports.length > 0) {
+    throw new ValidationError('ports', 'cannot publish ports with network none');
+  }
+  const seen = new Set<string>();
+  for (const p of ports) {
+    const hostPort = p.host ?? p.container;
+    const key = `${p.protocol}/${hostPort}`;
+    if (seen.has(key)) throw new ValidationError('ports', `host port ${key} is listed twice`);
+    seen.add(key);
+  }
+  return {
+    name: spec.name ?? defaultName(),
+    image: spec.image,
+    command: spec.command ?? [],
+    env: spec.env ?? {},
+    resources: {
+      cpuMillis: Math.max(1, coresToMillis(spec.cpu ?? TASK_DEFAULTS.cpu)),
+      memoryBytes: spec.memory ?? TASK_DEFAULTS.memory,
+      diskBytes: spec.disk ?? TASK_DEFAULTS.disk,
+    },
+    ports,
+    restart: parseRestartPolicy(spec.restart ?? 'never')!,
+    labels: spec.labels ?? {},
+    ...(spec.scheduler ? { scheduler: spec.scheduler } : {}),
+    network,
+  };
+}

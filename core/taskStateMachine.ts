@@ -1,0 +1,157 @@
+// The task state machine: the one transition function every writer goes through. It
+// refuses transitions the table does not allow and says what capacity the move reserves
+// or releases, so the store can apply both in one atomic write.
+import { InvalidTransitionError } from './errors.js';
+import type { Allocation, TaskEvent, TaskRecord, TaskState } from './types.js';
+
+const ALLOWED: Record<TaskState, readonly TaskState[]> = {
+  PENDING: ['SCHEDULED', 'STOPPED', 'FAILED'],
+  // SCHEDULED -> PENDING: the reservation is given back (worker gone before it started).
+  SCHEDULED: ['STARTING', 'PENDING', 'STOPPING', 'STOPPED', 'FAILED', 'LOST'],
+  // STARTING -> COMPLETED/FAILED: the container exited before RUNNING was written.
+  STARTING: ['RUNNING', 'COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
+  RUNNING: ['COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
+  STOPPING: ['STOPPED', 'LOST'],
+  // FAILED -> SCHEDULED restarts in place (new attempt, same worker); -> PENDING reschedules.
+  FAILED: ['SCHEDULED', 'PENDING'],
+  LOST: ['PENDING', 'STOPPED'],
+  COMPLETED: [],
+  STOPPED: [],
+};
+
+/** States in which a task holds a reservation on its worker. */
+const HOLDS_CAPACITY: ReadonlySet<TaskState> = new Set([
+  'SCHEDULED',
+  'STARTING',
+  'RUNNING',
+  'STOPPING',
+]);
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['COMPLETED', 'STOPPED']);
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+export function holdsCapacity(state: TaskState): boolean {
+  return HOLDS_CAPACITY.has(state);
+}
+
+export function isFinal(state: TaskState): boolean {
+  return ALLOWED[state].length === 0;
+}
+
+/** A change to one worker's allocation: positive reserves, negative releases. */
+export interface CapacityChange {
+  workerId: string;
+  delta: Allocation;
+  /** Reservations must fit the worker's capacity; releases never fail. */
+  kind: 'reserve' | 'release';
+}
+
+export interface TransitionRequest {
+  to: TaskState;
+  by: string;
+  reason?: string;
+  /** Fields to set with the move (workerId on SCHEDULED, exitCode on FAILED, ...). */
+  patch?: Partial<
+    Pick<
+      TaskRecord,
+      'workerId' | 'containerId' | 'exitCode' | 'placement' | 'attempt' | 'restartCount'
+    >
+  >;
+  now?: Date;
+}
+
+export interface Transition {
+  before: TaskRecord;
+  after: TaskRecord;
+  event: TaskEvent;
+  capacity: CapacityChange[];
+}
+
+function allocationOf(task: TaskRecord, sign: 1 | -1): Allocation {
+  const r = task.spec.resources;
+  return {
+    cpuMillis: sign * r.cpuMillis,
+    memoryBytes: sign * r.memoryBytes,
+    diskBytes: sign * r.diskBytes,
+    tasks: sign,
+  };
+}
+
+/** Computes a task's next record. Pure: the caller writes it conditionally on `before.version`. */
+export function transitionTask(task: TaskRecord, request: TransitionRequest): Transition {
+  const { to, by, reason, patch = {} } = request;
+  if (!canTransition(task.state, to)) {
+    throw new InvalidTransitionError(task.id, task.state, to);
+  }
+  const at = (request.now ?? new Date()).toISOString();
+  const after: TaskRecord = { ...task, ...patch, state: to, version: task.version + 1, updatedAt: at };
+  if (reason !== undefined) after.reason = reason;
+  else delete after.reason;
+
+  if (to === 'SCHEDULED') {
+    after.scheduledAt = at;
+    delete after.containerId;
+    delete after.exitCode;
+    delete after.startedAt;
+    delete after.finishedAt;
+  }
+  if (to === 'RUNNING') after.startedAt = at;
+  if (to === 'PENDING') {
+    delete after.workerId;
+    delete after.containerId;
+  }
+  if (['COMPLETED', 'FAILED', 'STOPPED', 'LOST'].includes(to)) after.finishedAt = at;
+
+  const capacity: CapacityChange[] = [];
+  const held = holdsCapacity(task.state);
+  const holds = holdsCapacity(to);
+  if (held && task.workerId && (!holds || after.workerId !== task.workerId)) {
+    capacity.push({ workerId: task.workerId, delta: allocationOf(task, -1), kind: 'release' });
+  }
+  if (holds && after.workerId && (!held || after.workerId !== task.workerId)) {
+    capacity.push({ workerId: after.workerId, delta: allocationOf(after, 1), kind: 'reserve' });
+  }
+  if (holds && !after.workerId) {
+    throw new InvalidTransitionError(task.id, task.state, to);
+  }
+
+  const event: TaskEvent = {
+    taskId: task.id,
+    at,
+    version: after.version,
+    from: task.state,
+    to,
+    by,
+    attempt: after.attempt,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(after.workerId ? { workerId: after.workerId } : {}),
+  };
+  return { before: task, after, event, capacity };
+}
+
+/** A brand-new task record in PENDING and the first event of its timeline. */
+export function newTask(
+  id: string,
+  spec: TaskRecord['spec'],
+  by: string,
+  now = new Date(),
+): { task: TaskRecord; event: TaskEvent } {
+  const at = now.toISOString();
+  const task: TaskRecord = {
+    id,
+    spec,
+    state: 'PENDING',
+    version: 1,
+    attempt: 1,
+    restartCount: 0,
+    createdAt: at,
+    updatedAt: at,
+  };
+  return {
+    task,
+    event: { taskId: id, at, version: 1, to: 'PENDING', by, reason: 'submitted', attempt: 1 },
+  };
+}

@@ -1,0 +1,137 @@
+// Domain types shared by every part of Cube. Types only: logic lives in its own module.
+
+export const TASK_STATES = [
+  'PENDING',
+  'SCHEDULED',
+  'STARTING',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'STOPPING',
+  'STOPPED',
+  'LOST',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** Integer units so that sums of allocations never drift (cpu in thousandths of a core). */
+export interface Resources {
+  cpuMillis: number;
+  memoryBytes: number;
+  diskBytes: number;
+}
+
+/** What a worker has handed out: resources plus the number of tasks holding them. */
+export interface Allocation extends Resources {
+  tasks: number;
+}
+
+export type NetworkMode = 'bridge' | 'host' | 'none';
+
+export interface PortSpec {
+  container: number;
+  /** Host port to bind; with network `host` the container port itself is the host port. */
+  host?: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface RestartPolicy {
+  mode: 'never' | 'on-failure' | 'always';
+  /** Restart limit for `on-failure:N`; absent means the control plane's default. */
+  maxRestarts?: number;
+}
+
+/** A task spec after validation and normalisation (sizes in bytes, cpu in millicores). */
+export interface TaskSpec {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  resources: Resources;
+  ports: PortSpec[];
+  restart: RestartPolicy;
+  labels: Record<string, string>;
+  /** Scheduling policy name; absent means the control plane's default. */
+  scheduler?: string;
+  network: NetworkMode;
+}
+
+/** Why a placement failed, counted per reason at the time (Nomad-style). */
+export interface PlacementExplanation {
+  at: string;
+  policy: string;
+  workersEvaluated: number;
+  workersFeasible: number;
+  /** reason text -> number of workers rejected for it, e.g. { 'insufficient memory': 2 } */
+  rejected: Record<string, number>;
+  /** Best candidates, best first. */
+  topScores: { workerId: string; workerName: string; score: number }[];
+  chosenWorkerId?: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  spec: TaskSpec;
+  state: TaskState;
+  /** Optimistic-concurrency version, +1 on every write. */
+  version: number;
+  /** Starts at 1; a restart or a reschedule makes a new attempt. */
+  attempt: number;
+  restartCount: number;
+  workerId?: string;
+  containerId?: string;
+  exitCode?: number;
+  /** Why the task is in its state: a pending placement reason, a failure, a stop. */
+  reason?: string;
+  placement?: PlacementExplanation;
+  createdAt: string;
+  updatedAt: string;
+  scheduledAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** One line of a task's timeline. */
+export interface TaskEvent {
+  taskId: string;
+  at: string;
+  version: number;
+  from?: TaskState;
+  to: TaskState;
+  /** Who made the change: 'api', 'scheduler', 'reconciler', 'worker:<id>'. */
+  by: string;
+  reason?: string;
+  attempt: number;
+  workerId?: string;
+}
+
+export type WorkerState = 'READY' | 'DOWN';
+
+export interface WorkerMetrics {
+  at: string;
+  cpuCores: number;
+  /** Share of all cores busy, 0..1. */
+  cpuUsage: number;
+  load1: number;
+  memTotalBytes: number;
+  memAvailableBytes: number;
+  diskTotalBytes: number;
+  diskFreeBytes: number;
+  runningTasks: number;
+}
+
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  state: WorkerState;
+  cordoned: boolean;
+  capacity: Resources;
+  allocated: Allocation;
+  queueUrl: string;
+  registeredAt: string;
+  heartbeatAt: string;
+  metrics?: WorkerMetrics;
+  version?: string;
+}
+
+export type TokenScope = 'admin' | 'submit' | 'read' | 'worker';

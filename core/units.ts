@@ -1,0 +1,54 @@
+// Human sizes and cpu amounts <-> the integer units stored everywhere.
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  ki: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  ti: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** Parses `64m`, `1g`, `512MiB`, `1048576` into bytes (binary units, as Docker does). */
+export function parseSize(input: string | number): number | undefined {
+  if (typeof input === 'number') {
+    return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
+  if (!match) return undefined;
+  const unit = SIZE_UNITS[match[2]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  const text = value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1);
+  return `${text}${units[i]}`;
+}
+
+export const coresToMillis = (cores: number): number => Math.round(cores * 1000);
+export const millisToCores = (millis: number): number => millis / 1000;
+
+export function formatCpu(millis: number): string {
+  return `${Number((millis / 1000).toFixed(3))}`;
+}
