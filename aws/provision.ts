@@ -7,9 +7,12 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ControlPlaneConfig } from './config.js';
 import { TASKS_BY_STATE_INDEX } from './taskStore.js';
+
+/** Deliveries of one scheduling nudge before it is dead-lettered. */
+export const SCHEDULING_MAX_RECEIVES = 5;
 
 export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommandInput[] {
   return [
@@ -64,7 +67,7 @@ export async function provisionControlPlane(
   ddb: DynamoDBClient,
   sqs: SQSClient,
   config: ControlPlaneConfig,
-): Promise<{ schedulingQueueUrl: string }> {
+): Promise<{ schedulingQueueUrl: string; schedulingDlqUrl: string }> {
   for (const definition of tableDefinitions(config)) {
     try {
       await ddb.send(new CreateTableCommand(definition));
@@ -77,13 +80,30 @@ export async function provisionControlPlane(
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+  // A nudge that keeps failing (a malformed body, say) ends in the dead-letter queue.
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${config.schedulingQueueName}-dlq`,
+      Attributes: { MessageRetentionPeriod: '1209600' },
+    }),
+  );
+  const dlqAttributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }),
+  );
   const queue = await sqs.send(
     new CreateQueueCommand({
       QueueName: config.schedulingQueueName,
-      Attributes: { VisibilityTimeout: '30', ReceiveMessageWaitTimeSeconds: '20' },
+      Attributes: {
+        VisibilityTimeout: '30',
+        ReceiveMessageWaitTimeSeconds: '20',
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttributes.Attributes!.QueueArn,
+          maxReceiveCount: SCHEDULING_MAX_RECEIVES,
+        }),
+      },
     }),
   );
-  return { schedulingQueueUrl: queue.QueueUrl! };
+  return { schedulingQueueUrl: queue.QueueUrl!, schedulingDlqUrl: dlq.QueueUrl! };
 }
 
 export { DynamoDBClient };

@@ -19,6 +19,11 @@ export class ApiUnreachableError extends Error {
   override name = 'ApiUnreachableError';
 }
 
+/** A task id prefix that matches more than one task. */
+export class AmbiguousTaskIdError extends Error {
+  override name = 'AmbiguousTaskIdError';
+}
+
 export interface TaskDetail {
   task: TaskRecord;
   events: TaskEvent[];
@@ -92,9 +97,7 @@ export class ApiClient {
       const matches = (await this.listTasks()).filter((t) => t.id.startsWith(idOrPrefix));
       if (matches.length === 1) return this.getTask(matches[0]!.id);
       if (matches.length > 1) {
-        throw new ApiError(
-          400,
-          'AMBIGUOUS_ID',
+        throw new AmbiguousTaskIdError(
           `task id prefix '${idOrPrefix}' matches ${matches.length} tasks; give more of the id`,
         );
       }

@@ -53,7 +53,10 @@ export function readConfigFile(env: Env = process.env): Partial<CubeConfig> {
  * The settings to use: explicit overrides (command-line flags), then CUBE_API_URL /
  * CUBE_TOKEN, then the config file. Throws ConfigError naming what is missing.
  */
-export function readConfig(overrides: Partial<CubeConfig> = {}, env: Env = process.env): CubeConfig {
+export function readConfig(
+  overrides: Partial<CubeConfig> = {},
+  env: Env = process.env,
+): CubeConfig {
   let file: Partial<CubeConfig> | undefined;
   const fromFile = () => {
     file ??= readConfigFile(env);

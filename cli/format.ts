@@ -50,9 +50,7 @@ export function formatCommand(command: readonly string[]): string {
 export function formatPorts(task: TaskRecord): string {
   const ports = task.spec.ports ?? [];
   if (ports.length === 0) return '-';
-  return ports
-    .map((p) => `${p.host ?? p.container}:${p.container}/${p.protocol}`)
-    .join(', ');
+  return ports.map((p) => `${p.host ?? p.container}:${p.container}/${p.protocol}`).join(', ');
 }
 
 export function formatRestart(task: TaskRecord): string {

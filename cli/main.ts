@@ -25,6 +25,8 @@ export function buildCli(): Cli {
     binaryLabel: 'Cube',
     binaryName: 'cube',
     binaryVersion: packageVersion(),
+    // clipanion colours by the terminal's depth even when stdout is a pipe.
+    enableColors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
   });
   for (const command of [
     RunCommand,
@@ -66,7 +68,8 @@ export function describeSyntaxError(error: UnknownSyntaxError, argv: readonly st
   const reasons = new Set(error.candidates.map((c) => c.reason).filter((r) => r !== null));
   if (reasons.size === 1) {
     const [reason] = reasons;
-    return `${String(reason).replace(/\.$/, '')}; ${help}`;
+    const text = String(reason).replace(/\.$/, '');
+    return `${text.charAt(0).toLowerCase()}${text.slice(1)}; ${help}`;
   }
   if (verb === 'run') {
     return `cannot parse these arguments; put the container's command after '--' (cube run IMAGE -- CMD ARGS...); ${help}`;
@@ -78,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   const cli = buildCli();
   const context = Cli.defaultContext;
   if (argv.length === 0) {
-    context.stdout.write(cli.usage(null));
+    context.stdout.write(cli.usage(null, { colored: cli.enableColors }));
     return 0;
   }
   let command: Awaited<ReturnType<Cli['process']>>;
@@ -90,7 +93,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     // Bad option values (validators) arrive here as UsageError; anything else is ours.
-    return reportError(error instanceof Error ? error : new UsageError(String(error)), context.stderr);
+    return reportError(
+      error instanceof Error ? error : new UsageError(String(error)),
+      context.stderr,
+    );
   }
   return cli.run(command, context);
 }

@@ -27,7 +27,7 @@ export function createProgress(stream: Stream, initial = ''): Progress {
   let text = initial;
   let frame = 0;
   const render = () => {
-    const max = Math.max(10, (stream.columns ?? 80) - 3);
+    const max = Math.max(10, (stream.columns || 80) - 3);
     const shown = text.length > max ? `${text.slice(0, max - 1)}…` : text;
     stream.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} ${shown}`);
   };

@@ -13,7 +13,12 @@ export function truncate(text: string, max: number): string {
   if (max <= 0) return '';
   const chars = Array.from(text);
   if (chars.length <= max) return text;
-  return max === 1 ? '…' : `${chars.slice(0, max - 1).join('')}…`;
+  return max === 1
+    ? '…'
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 const width = (text: string): number => Array.from(text).length;
@@ -30,12 +35,17 @@ export function formatTable(
     const max = options.maxWidths?.[headers[column] ?? ''];
     return max === undefined ? flat : truncate(flat, max);
   };
-  const lines = [headers.map((h, i) => clean(h, i)), ...rows.map((row) => headers.map((_, i) => clean(row[i], i)))];
+  const lines = [
+    headers.map((h, i) => clean(h, i)),
+    ...rows.map((row) => headers.map((_, i) => clean(row[i], i))),
+  ];
   const widths = headers.map((_, i) => Math.max(...lines.map((line) => width(line[i]!))));
   return lines
     .map((line) =>
       line
-        .map((cell, i) => (i === line.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell))))
+        .map((cell, i) =>
+          i === line.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell)),
+        )
         .join(gap)
         .trimEnd(),
     )

@@ -37,7 +37,9 @@ export function buildTaskRequest(
   if (flags.disk !== undefined) body.disk = checkSize('--disk', flags.disk);
   if (flags.network !== undefined) {
     if (!NETWORKS.includes(flags.network as NetworkMode)) {
-      throw new UsageError(`--network must be one of ${NETWORKS.join(', ')} (got '${flags.network}')`);
+      throw new UsageError(
+        `--network must be one of ${NETWORKS.join(', ')} (got '${flags.network}')`,
+      );
     }
     body.network = flags.network as NetworkMode;
   }

@@ -18,7 +18,9 @@ export class NodesCommand extends CubeCommand {
     ],
   });
 
-  json = Option.Boolean('--json', false, { description: 'Print the worker records as a JSON array' });
+  json = Option.Boolean('--json', false, {
+    description: 'Print the worker records as a JSON array',
+  });
 
   protected async run(): Promise<number> {
     const nodes = await this.client().listNodes();

@@ -20,7 +20,10 @@ export class RunCommand extends CubeCommand {
       exits 1 with the reason when it FAILED, was STOPPED or LOST, or --timeout passed.
     `,
     examples: [
-      ['Run a web server', 'cube run --name web --port 8080:80 --memory 64m busybox -- httpd -f -p 80'],
+      [
+        'Run a web server',
+        'cube run --name web --port 8080:80 --memory 64m busybox -- httpd -f -p 80',
+      ],
       ['Run a command and wait for it to start', 'cube run --wait busybox -- sh -c "sleep 30"'],
       [
         'Set environment, labels, resources and a restart policy',
@@ -32,16 +35,26 @@ export class RunCommand extends CubeCommand {
 
   name = Option.String('--name', { description: 'Task name (default: generated)' });
   cpu = Option.String('--cpu', { description: 'CPU cores to reserve, e.g. 0.5 (default 0.1)' });
-  memory = Option.String('--memory', { description: 'Memory to reserve, e.g. 64m, 1g (default 128m)' });
+  memory = Option.String('--memory', {
+    description: 'Memory to reserve, e.g. 64m, 1g (default 128m)',
+  });
   disk = Option.String('--disk', { description: 'Disk to reserve, e.g. 1g' });
-  env = Option.Array('--env', { description: 'Environment variable K=V (repeatable); bare K copies it from here' });
+  env = Option.Array('--env', {
+    description: 'Environment variable K=V (repeatable); bare K copies it from here',
+  });
   label = Option.Array('--label', { description: 'Label k=v (repeatable)' });
-  port = Option.Array('--port', { description: 'Publish a port: 80, 8080:80 (host:container), 53/udp (repeatable)' });
+  port = Option.Array('--port', {
+    description: 'Publish a port: 80, 8080:80 (host:container), 53/udp (repeatable)',
+  });
   network = Option.String('--network', { description: 'Network mode: bridge, host or none' });
-  restart = Option.String('--restart', { description: 'Restart policy: never, always, on-failure[:N]' });
+  restart = Option.String('--restart', {
+    description: 'Restart policy: never, always, on-failure[:N]',
+  });
   scheduler = Option.String('--scheduler', { description: 'Scheduling policy name' });
   wait = Option.Boolean('--wait', false, { description: 'Wait until the task runs or fails' });
-  timeout = Option.String('--timeout', { description: 'Seconds to wait with --wait (default 120)' });
+  timeout = Option.String('--timeout', {
+    description: 'Seconds to wait with --wait (default 120)',
+  });
   json = Option.Boolean('--json', false, { description: 'Print the task record as JSON' });
 
   image = Option.String({ name: 'image' });

@@ -22,7 +22,9 @@ export class StopCommand extends CubeCommand {
   });
 
   wait = Option.Boolean('--wait', false, { description: 'Wait until the task is stopped' });
-  timeout = Option.String('--timeout', { description: 'Seconds to wait with --wait (default 120)' });
+  timeout = Option.String('--timeout', {
+    description: 'Seconds to wait with --wait (default 120)',
+  });
   json = Option.Boolean('--json', false, { description: 'Print the task record as JSON' });
   id = Option.String({ name: 'id' });
 

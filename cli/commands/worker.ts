@@ -27,9 +27,13 @@ export class WorkerCommand extends CubeCommand {
   });
 
   name = Option.String('--name', { description: 'Worker name (default: the host name)' });
-  label = Option.Array('--label', { description: 'Label k=v for placement constraints (repeatable)' });
+  label = Option.Array('--label', {
+    description: 'Label k=v for placement constraints (repeatable)',
+  });
   cpu = Option.String('--cpu', { description: 'CPU cores to offer (default: detected)' });
-  memory = Option.String('--memory', { description: 'Memory to offer, e.g. 4g (default: detected)' });
+  memory = Option.String('--memory', {
+    description: 'Memory to offer, e.g. 4g (default: detected)',
+  });
   disk = Option.String('--disk', { description: 'Disk to offer, e.g. 20g (default: detected)' });
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
   token = Option.String('--token', { description: 'API token (a worker or admin token)' });

@@ -29,10 +29,43 @@ export function epvmMarginalCost(load: number, demand: number, capacity: number)
   return Math.exp((load / capacity) * LN_L) * Math.expm1((demand / capacity) * LN_L);
 }
 
-/** Lower cost → higher score: 100 at no cost, 0 at the largest cost a fitting task can add. */
+/**
+ * Lower cost → higher score: 100 at no cost, 0 at the largest cost a fitting task can add.
+ * Absolute rather than relative to the other candidates, so a score means the same thing in
+ * every placement (small tasks therefore score in the 90s; the ranking is what matters).
+ */
 export function epvmCostToScore(cost: number): number {
   const score = 100 * (1 - cost / EPVM_MAX_COST);
   return Math.min(100, Math.max(0, score));
+}
+
+// Hot path: workers mostly share a few capacities, so (L^δ − 1) is memoised on the last
+// (demand, capacity) seen, once for cpu and once for memory; only L^u is computed per worker.
+let cpuDemand = -1;
+let cpuCap = -1;
+let cpuStep = 0;
+let memDemand = -1;
+let memCap = -1;
+let memStep = 0;
+
+function cpuCost(load: number, demand: number, capacity: number): number {
+  if (capacity <= 0 || demand <= 0) return 0;
+  if (demand !== cpuDemand || capacity !== cpuCap) {
+    cpuDemand = demand;
+    cpuCap = capacity;
+    cpuStep = Math.expm1((demand / capacity) * LN_L);
+  }
+  return Math.exp((load / capacity) * LN_L) * cpuStep;
+}
+
+function memCost(load: number, demand: number, capacity: number): number {
+  if (capacity <= 0 || demand <= 0) return 0;
+  if (demand !== memDemand || capacity !== memCap) {
+    memDemand = demand;
+    memCap = capacity;
+    memStep = Math.expm1((demand / capacity) * LN_L);
+  }
+  return Math.exp((load / capacity) * LN_L) * memStep;
 }
 
 function reservedCost(task: TaskSpec, worker: WorkerRecord): number {
@@ -40,8 +73,8 @@ function reservedCost(task: TaskSpec, worker: WorkerRecord): number {
   const cap = worker.capacity;
   const used = worker.allocated;
   return (
-    epvmMarginalCost(used.cpuMillis, want.cpuMillis, cap.cpuMillis) +
-    epvmMarginalCost(used.memoryBytes, want.memoryBytes, cap.memoryBytes)
+    cpuCost(used.cpuMillis, want.cpuMillis, cap.cpuMillis) +
+    memCost(used.memoryBytes, want.memoryBytes, cap.memoryBytes)
   );
 }
 
@@ -56,8 +89,8 @@ function liveCost(task: TaskSpec, worker: WorkerRecord): number {
   const cpuLoad = Math.max(cpuSeen, used.cpuMillis);
   const memLoad = Math.max(memSeen, used.memoryBytes);
   return (
-    epvmMarginalCost(cpuLoad, want.cpuMillis, cap.cpuMillis) +
-    epvmMarginalCost(memLoad, want.memoryBytes, cap.memoryBytes)
+    cpuCost(cpuLoad, want.cpuMillis, cap.cpuMillis) +
+    memCost(memLoad, want.memoryBytes, cap.memoryBytes)
   );
 }
 

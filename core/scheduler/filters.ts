@@ -12,8 +12,11 @@ export const REASON_DISK = 'insufficient disk';
 // `toISOString()` strings (`2026-05-01T10:00:00.000Z`) sort like the instants they name,
 // so the freshness test is one string comparison against a cutoff computed once per
 // (now, ttl) rather than a Date.parse per worker. Other ISO spellings fall back to parsing.
-let memoNowMs = Number.NaN;
+// Memo key: the Date object itself (a context is immutable during a placement; a caller
+// that moves time on gives a new Date) and the ttl.
+let memoNow: Date | undefined;
 let memoTtlMs = Number.NaN;
+let memoCutoffCanonical = false;
 let memoCutoffMs = Number.NaN;
 let memoCutoffIso = '';
 
@@ -28,24 +31,19 @@ function isCanonicalIso(s: string): boolean {
   );
 }
 
-function cutoffOf(ctx: PlacementContext): string {
-  const nowMs = ctx.now.getTime();
-  if (nowMs !== memoNowMs || ctx.heartbeatTtlMs !== memoTtlMs) {
-    memoNowMs = nowMs;
-    memoTtlMs = ctx.heartbeatTtlMs;
-    memoCutoffMs = nowMs - ctx.heartbeatTtlMs;
-    const cutoff = new Date(memoCutoffMs);
-    memoCutoffIso = Number.isNaN(cutoff.getTime()) ? '' : cutoff.toISOString();
-  }
-  return memoCutoffIso;
+function refreshCutoff(ctx: PlacementContext): void {
+  memoNow = ctx.now;
+  memoTtlMs = ctx.heartbeatTtlMs;
+  memoCutoffMs = ctx.now.getTime() - ctx.heartbeatTtlMs;
+  const cutoff = new Date(memoCutoffMs);
+  memoCutoffIso = Number.isNaN(cutoff.getTime()) ? '' : cutoff.toISOString();
+  memoCutoffCanonical = isCanonicalIso(memoCutoffIso);
 }
 
 /** True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs` (future stamps count as fresh). */
 export function isHeartbeatFresh(heartbeatAt: string, ctx: PlacementContext): boolean {
-  const cutoffIso = cutoffOf(ctx);
-  if (isCanonicalIso(heartbeatAt) && isCanonicalIso(cutoffIso)) {
-    return heartbeatAt >= cutoffIso;
-  }
+  if (ctx.now !== memoNow || ctx.heartbeatTtlMs !== memoTtlMs) refreshCutoff(ctx);
+  if (memoCutoffCanonical && isCanonicalIso(heartbeatAt)) return heartbeatAt >= memoCutoffIso;
   const at = Date.parse(heartbeatAt);
   return !Number.isNaN(at) && at >= memoCutoffMs;
 }
@@ -88,3 +86,26 @@ export const resourcesFit: FilterPlugin = {
 
 /** Order matters: a worker is counted under the first filter that rejects it. */
 export const DEFAULT_FILTERS: readonly FilterPlugin[] = [workerReady, notCordoned, resourcesFit];
+
+/**
+ * The three default filters as one monomorphic call, same reasons, same order. The policy
+ * compiler swaps it in for the sequence [workerReady, notCordoned, resourcesFit].
+ */
+export const defaultFeasibility: FilterPlugin = {
+  name: 'default-feasibility',
+  filter(task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext) {
+    if (worker.state !== 'READY' || !isHeartbeatFresh(worker.heartbeatAt, ctx)) {
+      return REASON_NOT_READY;
+    }
+    if (worker.cordoned) return REASON_CORDONED;
+    const want = task.resources;
+    const cap = worker.capacity;
+    const used = worker.allocated;
+    if (want.memoryBytes > 0 && used.memoryBytes + want.memoryBytes > cap.memoryBytes) {
+      return REASON_MEMORY;
+    }
+    if (want.cpuMillis > 0 && used.cpuMillis + want.cpuMillis > cap.cpuMillis) return REASON_CPU;
+    if (want.diskBytes > 0 && used.diskBytes + want.diskBytes > cap.diskBytes) return REASON_DISK;
+    return undefined;
+  },
+};

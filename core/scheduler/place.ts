@@ -21,11 +21,16 @@ function filterPass(
   policy: CompiledPolicy,
   ctx: PlacementContext,
   out: WorkerRecord[],
+  start = 0,
+  limit = Number.POSITIVE_INFINITY,
 ): Map<string, number> {
   const rejected = new Map<string, number>();
   const filters = policy.filters;
   const nFilters = filters.length;
-  for (let i = 0; i < workers.length; i++) {
+  const n = workers.length;
+  for (let j = 0; j < n && out.length < limit; j++) {
+    let i = start + j;
+    if (i >= n) i -= n;
     const worker = workers[i]!;
     let reason: string | undefined;
     for (let f = 0; f < nFilters; f++) {
@@ -94,7 +99,26 @@ export function placeTask(
   if (ownScratch) scratchBusy = true;
   try {
     feasible.length = 0;
-    const rejected = filterPass(task, workers, policy, ctx, feasible);
+    const n = workers.length;
+    const limit = ctx.candidateLimit;
+    const sampled = limit !== undefined && limit >= 1 && limit < n;
+    let start = 0;
+    if (sampled) {
+      const cursor = ctx.roundRobin;
+      const offset = cursor?.scanOffset;
+      start =
+        offset !== undefined && offset >= 0
+          ? Math.floor(offset) % n
+          : Math.floor(Math.random() * n) % n;
+    }
+    const rejected = sampled
+      ? filterPass(task, workers, policy, ctx, feasible, start, Math.floor(limit))
+      : filterPass(task, workers, policy, ctx, feasible);
+    let evaluated = feasible.length;
+    for (const count of rejected.values()) evaluated += count;
+    if (sampled && ctx.roundRobin !== undefined) {
+      ctx.roundRobin.scanOffset = (start + evaluated) % n;
+    }
     const states = preScore(task, feasible, policy, ctx);
 
     // Top-k by insertion: earlier workers win ties, so the result is deterministic.
@@ -117,7 +141,7 @@ export function placeTask(
     const explanation: PlacementExplanation = {
       at: ctx.now.toISOString(),
       policy: policyName,
-      workersEvaluated: workers.length,
+      workersEvaluated: evaluated,
       workersFeasible: feasible.length,
       rejected: toRecord(rejected),
       topScores: [],

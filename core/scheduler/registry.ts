@@ -1,6 +1,7 @@
 // The one registry of scheduling policies, by name. Built-ins are registered at load;
 // later plugins and user modules call `policyRegistry.register(...)`.
 import { InvalidPolicyError, UnknownPolicyError } from './errors.js';
+import { defaultFeasibility, notCordoned, resourcesFit, workerReady } from './filters.js';
 import { BUILTIN_POLICIES } from './policies.js';
 import type { FilterPlugin, Policy, ScorePlugin } from './types.js';
 
@@ -15,6 +16,24 @@ export interface CompiledPolicy {
 }
 
 const POLICY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** Replaces the default filter sequence, wherever it appears, by its fused equivalent. */
+function fuseDefaults(filters: readonly FilterPlugin[]): FilterPlugin[] {
+  const out: FilterPlugin[] = [];
+  for (let i = 0; i < filters.length; i++) {
+    if (
+      filters[i] === workerReady &&
+      filters[i + 1] === notCordoned &&
+      filters[i + 2] === resourcesFit
+    ) {
+      out.push(defaultFeasibility);
+      i += 2;
+    } else {
+      out.push(filters[i]!);
+    }
+  }
+  return out;
+}
 
 function compile(policy: Policy): CompiledPolicy {
   const name = typeof policy?.name === 'string' ? policy.name : String(policy?.name);
@@ -40,7 +59,7 @@ function compile(policy: Policy): CompiledPolicy {
   const scorers = policy.scorers.map((s) => s.plugin);
   return {
     policy,
-    filters: [...policy.filters],
+    filters: fuseDefaults(policy.filters),
     scorers,
     weights: Float64Array.from(policy.scorers, (s) => s.weight / total),
     hasPreScore: scorers.some((s) => typeof s.preScore === 'function'),

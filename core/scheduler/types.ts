@@ -11,6 +11,8 @@ import type { PlacementExplanation, TaskSpec, WorkerRecord } from '../types.js';
 export interface RoundRobinCursor {
   /** Id of the worker the last placement went to. */
   lastWorkerId?: string;
+  /** Where the next sampled scan starts (see `candidateLimit`); managed by `placeTask`. */
+  scanOffset?: number;
 }
 
 /** Everything a plugin may read besides the task and the worker. Plugins must not mutate it. */
@@ -20,6 +22,15 @@ export interface PlacementContext {
   heartbeatTtlMs: number;
   /** Present when the caller keeps round-robin memory between calls; optional by design. */
   roundRobin?: RoundRobinCursor;
+  /**
+   * Stop looking once this many feasible workers are found (Kubernetes'
+   * percentageOfNodesToScore, Nomad's candidate limit): the way to large clusters, where a
+   * full scan of 5,000 workers costs ~0.3–0.5 ms. The scan starts where the last one stopped
+   * (`roundRobin.scanOffset`) or, without a cursor, at a random worker, so every worker gets
+   * its turn. Absent: every worker is evaluated (exact best). When nothing fits, every
+   * worker has been evaluated either way, so the reason is complete. Used by `placeTask`.
+   */
+  candidateLimit?: number;
 }
 
 /** Feasibility: `undefined` when the worker can take the task, else a short human reason. */

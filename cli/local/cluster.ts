@@ -1,0 +1,108 @@
+// `cube up`: the emulator (unless AWS_ENDPOINT_URL names one), the control plane in-process,
+// and local worker processes; stops all of it on request.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { writeConfig } from '../config.js';
+import { emulatorEnv, PROJECT_ROOT, type RunningEmulator, startEmulator } from './emulator.js';
+
+export interface LocalClusterOptions {
+  port: number;
+  workers: number;
+  emulatorPort: number;
+  reconcileIntervalMs: number;
+  /** Capacity flags passed to each local worker (e.g. ['--memory', '1g']). */
+  workerArgs?: string[];
+  log: (line: string) => void;
+}
+
+export interface LocalCluster {
+  apiUrl: string;
+  token: string;
+  configFile: string;
+  emulatorEndpoint: string;
+  stop(): Promise<void>;
+}
+
+function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, log: (l: string) => void) {
+  let buffered = '';
+  stream?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) log(`${prefix} ${line}`);
+  });
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const { log } = options;
+  let emulator: RunningEmulator | undefined;
+  if (!process.env.AWS_ENDPOINT_URL) {
+    log(`starting the AWS emulator on 127.0.0.1:${options.emulatorPort} ...`);
+    emulator = await startEmulator(options.emulatorPort);
+  }
+  Object.assign(process.env, emulatorEnv(emulator?.endpoint ?? process.env.AWS_ENDPOINT_URL!));
+
+  // The one place the CLI reaches into functions/: to run the handlers in-process.
+  const { startLocalControlPlane } = await import('../../functions/local/controlPlane.js');
+  let controlPlane: Awaited<ReturnType<typeof startLocalControlPlane>>;
+  try {
+    controlPlane = await startLocalControlPlane({
+      port: options.port,
+      reconcileIntervalMs: options.reconcileIntervalMs,
+      log,
+    });
+  } catch (error) {
+    await emulator?.stop();
+    throw error;
+  }
+
+  const workers: ChildProcess[] = [];
+  for (let i = 1; i <= options.workers; i++) {
+    const name = `local-${i}`;
+    const child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'cube.js'),
+        'worker',
+        '--name',
+        name,
+        '--api-url',
+        controlPlane.apiUrl,
+        '--token',
+        controlPlane.workerToken,
+        ...(options.workerArgs ?? []),
+      ],
+      { env: { ...process.env, ...controlPlane.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    prefixLines(child.stdout, `[${name}]`, log);
+    prefixLines(child.stderr, `[${name}]`, log);
+    child.on('exit', (code, signal) => log(`[${name}] exited (${signal ?? code})`));
+    workers.push(child);
+  }
+
+  const configFile = writeConfig({ apiUrl: controlPlane.apiUrl, token: controlPlane.adminToken });
+  return {
+    apiUrl: controlPlane.apiUrl,
+    token: controlPlane.adminToken,
+    configFile,
+    emulatorEndpoint: process.env.AWS_ENDPOINT_URL!,
+    stop: async () => {
+      await Promise.all(
+        workers.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+      await controlPlane.stop();
+      await emulator?.stop();
+    },
+  };
+}

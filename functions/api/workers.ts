@@ -1,0 +1,65 @@
+// /v1/workers (registration) and /v1/nodes (listing).
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { LIMITS, toValidationError } from '../../core/taskSpec.js';
+import type { AuthedContext } from '../shared/auth.js';
+import { requireScope } from '../shared/auth.js';
+import { getDeps } from '../shared/deps.js';
+import { jsonResponse } from '../shared/httpErrors.js';
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const WorkerRegistrationInput = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(LIMITS.nameLength)
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must hold only letters, digits, _ . -'),
+  labels: z
+    .record(z.string().min(1).max(LIMITS.labelLength), z.string().max(LIMITS.labelLength))
+    .refine((labels) => Object.keys(labels).length <= LIMITS.labels, {
+      message: `at most ${LIMITS.labels} labels`,
+    })
+    .default({}),
+  capacity: z.strictObject({ cpuMillis: count, memoryBytes: count, diskBytes: count }),
+  version: z.string().max(64).optional(),
+});
+
+/** A worker's id follows from its name, so a restarted worker finds its own queue and tasks. */
+export const workerIdFor = (name: string) =>
+  `w${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+
+export async function registerWorker(event: APIGatewayProxyEventV2, context: AuthedContext) {
+  requireScope(context, ['worker']);
+  const parsed = WorkerRegistrationInput.safeParse(event.body);
+  if (!parsed.success) throw toValidationError(parsed.error);
+  const { workers, queues, config } = getDeps();
+  const input = parsed.data;
+  const id = workerIdFor(input.name);
+  const queueUrl = await queues.ensureWorkerQueue(id);
+  const worker = await workers.register({
+    id,
+    name: input.name,
+    labels: input.labels,
+    capacity: input.capacity,
+    queueUrl,
+    ...(input.version ? { version: input.version } : {}),
+  });
+  return jsonResponse(201, {
+    worker,
+    queueUrl,
+    config: {
+      tasksTable: config.tasksTable,
+      workersTable: config.workersTable,
+      eventsTable: config.eventsTable,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatTtlMs: config.heartbeatTtlMs,
+    },
+  });
+}
+
+export async function listNodes(_event: APIGatewayProxyEventV2, context: AuthedContext) {
+  requireScope(context, ['submit', 'read']);
+  return jsonResponse(200, { nodes: await getDeps().workers.list() });
+}

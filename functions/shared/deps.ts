@@ -1,0 +1,32 @@
+// The stores and queues a handler works with, built once per process (per Lambda container).
+import { awsClients } from '../../aws/clients.js';
+import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
+import { Queues } from '../../aws/queues.js';
+import { TaskStore } from '../../aws/taskStore.js';
+import { TokenStore } from '../../aws/tokenStore.js';
+import { WorkerStore } from '../../aws/workerStore.js';
+
+export interface Deps {
+  config: ControlPlaneConfig;
+  tasks: TaskStore;
+  workers: WorkerStore;
+  tokens: TokenStore;
+  queues: Queues;
+}
+
+let deps: Deps | undefined;
+
+export function getDeps(): Deps {
+  if (!deps) {
+    const config = controlPlaneConfig();
+    const { ddb, sqs } = awsClients();
+    deps = {
+      config,
+      tasks: new TaskStore(ddb, config),
+      workers: new WorkerStore(ddb, config),
+      tokens: new TokenStore(ddb, config),
+      queues: new Queues(sqs, config),
+    };
+  }
+  return deps;
+}

@@ -1,0 +1,61 @@
+// `cube worker`: detect capacity, register over HTTPS, then run the worker agent until the
+// signal aborts. Shutting down leaves containers running: a restarted worker (same name,
+// same id) adopts them.
+import Docker from 'dockerode';
+import type { Resources } from '../core/types.js';
+import { startWorkerAgent } from './agent.js';
+import { detectCapacity } from './hostCapacity.js';
+import { registerWorker, registrationBody } from './registration.js';
+
+export interface WorkerOptions {
+  apiUrl: string;
+  token: string;
+  name: string;
+  labels: Record<string, string>;
+  capacity?: Partial<Resources>;
+  log?: (line: string) => void;
+  docker?: Docker;
+  heartbeatIntervalMs?: number;
+}
+
+export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const docker = options.docker ?? new Docker();
+  const capacity = await detectCapacity(options.capacity, docker);
+  const body = registrationBody(options.name, options.labels, capacity);
+  const register = () => registerWorker(options.apiUrl, options.token, body, { signal, log });
+
+  let registration: Awaited<ReturnType<typeof register>>;
+  try {
+    registration = await register();
+  } catch (error) {
+    if (signal.aborted) return;
+    throw error;
+  }
+  const { worker, queueUrl, config } = registration;
+  log(
+    `worker ${worker.name} registered as ${worker.id}: ${capacity.cpuMillis / 1000} cpu, ` +
+      `${Math.round(capacity.memoryBytes / 1024 ** 2)} MiB memory, ` +
+      `${Math.round(capacity.diskBytes / 1024 ** 3)} GiB disk`,
+  );
+  if (signal.aborted) return;
+
+  const agent = await startWorkerAgent({
+    workerId: worker.id,
+    queueUrl,
+    config,
+    docker,
+    log,
+    reregister: async () => {
+      const again = await register();
+      log(`worker ${again.worker.id} registered again`);
+    },
+    ...(options.heartbeatIntervalMs !== undefined
+      ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
+      : {}),
+  });
+  if (signal.aborted) await agent.stop();
+  else signal.addEventListener('abort', () => void agent.stop(), { once: true });
+  await agent.done;
+  log(`worker ${worker.id} stopped; its containers keep running`);
+}

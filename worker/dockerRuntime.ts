@@ -1,0 +1,265 @@
+// The worker's only door to Docker. Every container it makes carries the labels
+// cube.task-id, cube.attempt and cube.worker, and the name cube-<taskId>-<attempt>, so a
+// duplicate message or a restarted worker finds what already runs instead of starting it
+// again (Docker's name uniqueness is the second guard).
+import type Docker from 'dockerode';
+import type { TaskRecord } from '../core/types.js';
+
+export const LABEL_TASK_ID = 'cube.task-id';
+export const LABEL_ATTEMPT = 'cube.attempt';
+export const LABEL_WORKER = 'cube.worker';
+
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+export const DEFAULT_PULL_TIMEOUT_MS = 120_000;
+
+/** A container this worker made, as its labels and Docker's state describe it. */
+export interface CubeContainer {
+  id: string;
+  taskId: string;
+  attempt: number;
+  /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
+  state: string;
+}
+
+/** How a container ended (or that it has not). */
+export interface ContainerExit {
+  running: boolean;
+  /** Created but never started (a crash between create and start). */
+  neverStarted: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  /** Docker's own error for a container that could not run (e.g. executable not found). */
+  error?: string;
+}
+
+export class ImageUnavailableError extends Error {
+  override name = 'ImageUnavailableError';
+  constructor(
+    readonly image: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`image ${image} not found locally and could not be pulled`, options);
+  }
+}
+
+interface DockerError extends Error {
+  statusCode?: number;
+  json?: { message?: string };
+}
+
+const statusOf = (error: unknown) => (error as DockerError | undefined)?.statusCode;
+
+/** The message Docker gave, without dockerode's "(HTTP code N) ..." prefix. */
+export function dockerErrorMessage(error: unknown): string {
+  const e = error as DockerError;
+  return e?.json?.message ?? e?.message ?? String(error);
+}
+
+export function containerName(taskId: string, attempt: number): string {
+  return `cube-${taskId}-${attempt}`;
+}
+
+/** Docker's create options for one attempt of a task: a pure function of the record. */
+export function containerCreateOptions(
+  task: TaskRecord,
+  workerId: string,
+): Docker.ContainerCreateOptions {
+  const { spec } = task;
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostPort: string }[]> = {};
+  for (const port of spec.ports) {
+    const key = `${port.container}/${port.protocol}`;
+    exposed[key] = {};
+    // Bindings mean nothing with host networking (the container port is the host port)
+    // and nothing without a network.
+    if (spec.network === 'bridge') {
+      bindings[key] = [{ HostPort: port.host === undefined ? '' : String(port.host) }];
+    }
+  }
+  return {
+    name: containerName(task.id, task.attempt),
+    Image: spec.image,
+    ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    // The task's own labels first, so they cannot overwrite the ones Cube relies on.
+    Labels: {
+      ...spec.labels,
+      [LABEL_TASK_ID]: task.id,
+      [LABEL_ATTEMPT]: String(task.attempt),
+      [LABEL_WORKER]: workerId,
+    },
+    ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
+    HostConfig: {
+      NetworkMode: spec.network,
+      ...(spec.resources.cpuMillis > 0 ? { NanoCpus: spec.resources.cpuMillis * 1e6 } : {}),
+      ...(spec.resources.memoryBytes > 0 ? { Memory: spec.resources.memoryBytes } : {}),
+      ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
+    },
+  };
+}
+
+export interface DockerRuntimeOptions {
+  stopTimeoutSeconds?: number;
+  pullTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export class DockerRuntime {
+  private readonly stopTimeoutSeconds: number;
+  private readonly pullTimeoutMs: number;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly docker: Docker,
+    readonly workerId: string,
+    options: DockerRuntimeOptions = {},
+  ) {
+    this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Every container of this worker, running or not. */
+  async listOwn(): Promise<CubeContainer[]> {
+    return this.list([`${LABEL_WORKER}=${this.workerId}`]);
+  }
+
+  /** The container of one attempt of a task on this worker, if one exists. */
+  async find(taskId: string, attempt: number): Promise<CubeContainer | undefined> {
+    const found = await this.list([
+      `${LABEL_WORKER}=${this.workerId}`,
+      `${LABEL_TASK_ID}=${taskId}`,
+      `${LABEL_ATTEMPT}=${attempt}`,
+    ]);
+    return found[0];
+  }
+
+  async countRunning(): Promise<number> {
+    return (await this.listOwn()).filter((c) => c.state === 'running').length;
+  }
+
+  /**
+   * Creates and starts the container of the task's current attempt. A name conflict means
+   * it exists already: that container is adopted (and started if it never was).
+   */
+  async createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }> {
+    await this.ensureImage(task.spec.image);
+    const options = containerCreateOptions(task, this.workerId);
+    let containerId: string;
+    let adopted = false;
+    try {
+      containerId = (await this.docker.createContainer(options)).id;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+      const existing = await this.docker.getContainer(options.name!).inspect();
+      if (existing.Config.Labels?.[LABEL_WORKER] !== this.workerId) {
+        throw new Error(`container ${options.name} exists but belongs to another worker`, {
+          cause: error,
+        });
+      }
+      containerId = existing.Id;
+      adopted = true;
+    }
+    await this.start(containerId);
+    return { containerId, adopted };
+  }
+
+  /** Starts a container; one already started is fine. */
+  async start(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).start();
+    } catch (error) {
+      if (statusOf(error) !== 304) throw error;
+    }
+  }
+
+  /** How the container stands; undefined when it no longer exists. */
+  async inspectExit(containerId: string): Promise<ContainerExit | undefined> {
+    try {
+      const info = await this.docker.getContainer(containerId).inspect();
+      const state = info.State;
+      const error = (state as { Error?: string }).Error;
+      return {
+        running: state.Running || state.Restarting || state.Paused,
+        neverStarted: state.Status === 'created',
+        exitCode: state.ExitCode,
+        oomKilled: state.OOMKilled,
+        ...(error ? { error } : {}),
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** docker stop (SIGTERM, then SIGKILL after the timeout). Gone or stopped already is fine. */
+  async stop(containerId: string, timeoutSeconds = this.stopTimeoutSeconds): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).stop({ t: timeoutSeconds });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 304 && status !== 404) throw error;
+    }
+  }
+
+  async remove(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).remove({ force: true });
+    } catch (error) {
+      const status = statusOf(error);
+      // 409: a removal is already in progress.
+      if (status !== 404 && status !== 409) throw error;
+    }
+  }
+
+  async stopAndRemove(containerId: string, timeoutSeconds?: number): Promise<void> {
+    await this.stop(containerId, timeoutSeconds);
+    await this.remove(containerId);
+  }
+
+  private async list(labels: string[]): Promise<CubeContainer[]> {
+    const infos = await this.docker.listContainers({ all: true, filters: { label: labels } });
+    return infos.map((info) => ({
+      id: info.Id,
+      taskId: info.Labels[LABEL_TASK_ID] ?? '',
+      attempt: Number(info.Labels[LABEL_ATTEMPT]),
+      state: info.State,
+    }));
+  }
+
+  /** Makes sure the image is local, pulling it if it is not. */
+  private async ensureImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    this.log(`pulling image ${ref}`);
+    try {
+      await this.pull(ref);
+    } catch (error) {
+      throw new ImageUnavailableError(ref, { cause: error });
+    }
+  }
+
+  private async pull(ref: string): Promise<void> {
+    const stream = await this.docker.pull(ref);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        reject(new Error(`pull of ${ref} timed out`));
+      }, this.pullTimeoutMs);
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null, output: { error?: string }[]) => {
+          clearTimeout(timer);
+          const failed = output?.find((item) => item.error);
+          if (error) reject(error);
+          else if (failed) reject(new Error(failed.error));
+          else resolve();
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,94 @@
+// The worker's pulse: every interval, fresh host metrics written to its record. A heartbeat
+// refused because the record is gone or DOWN means the control plane gave up on this worker:
+// it registers again (same id) and carries on.
+import { loadavg } from 'node:os';
+import si from 'systeminformation';
+import type { WorkerStore } from '../aws/workerStore.js';
+import { ConflictError } from '../core/errors.js';
+import type { WorkerMetrics } from '../core/types.js';
+import { type FilesystemSize, filesystemFor, listFilesystems } from './hostCapacity.js';
+import { sleep, withTimeout } from './timing.js';
+
+/** systeminformation can be slow; a slow sample reuses the last value instead of waiting. */
+const SAMPLE_TIMEOUT_MS = 1500;
+
+export class HostMetricsSampler {
+  private cpu = { cores: 0, usage: 0 };
+  private memory = { total: 0, available: 0 };
+  private disk: FilesystemSize | undefined;
+
+  constructor(private readonly diskPath: string = '/') {}
+
+  async sample(runningTasks: number, now = new Date()): Promise<WorkerMetrics> {
+    const [load, mem, filesystems] = await Promise.all([
+      withTimeout(si.currentLoad(), SAMPLE_TIMEOUT_MS, undefined),
+      withTimeout(si.mem(), SAMPLE_TIMEOUT_MS, undefined),
+      withTimeout(listFilesystems(), SAMPLE_TIMEOUT_MS, undefined),
+    ]);
+    if (load) {
+      this.cpu = {
+        cores: load.cpus.length || this.cpu.cores,
+        usage: clamp01(load.currentLoad / 100),
+      };
+    }
+    if (mem) this.memory = { total: mem.total, available: mem.available };
+    if (filesystems) this.disk = filesystemFor(this.diskPath, filesystems) ?? this.disk;
+    return {
+      at: now.toISOString(),
+      cpuCores: this.cpu.cores,
+      cpuUsage: this.cpu.usage,
+      load1: loadavg()[0] ?? 0,
+      memTotalBytes: this.memory.total,
+      memAvailableBytes: this.memory.available,
+      diskTotalBytes: this.disk?.totalBytes ?? 0,
+      diskFreeBytes: this.disk?.freeBytes ?? 0,
+      runningTasks,
+    };
+  }
+}
+
+const clamp01 = (value: number) => (Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0);
+
+export interface HeartbeatOptions {
+  workerId: string;
+  workers: Pick<WorkerStore, 'heartbeat'>;
+  intervalMs: number;
+  sampler: Pick<HostMetricsSampler, 'sample'>;
+  countRunningTasks: () => Promise<number>;
+  /** Registers the worker again after the control plane refused a heartbeat. */
+  reregister?: () => Promise<void>;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** Beats until the signal aborts. Never throws: a failed beat is logged and retried. */
+export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
+  while (!options.signal.aborted) {
+    await beat(options);
+    await sleep(options.intervalMs, options.signal);
+  }
+}
+
+export async function beat(options: HeartbeatOptions): Promise<void> {
+  const { workerId, log } = options;
+  try {
+    const running = await withTimeout(options.countRunningTasks(), SAMPLE_TIMEOUT_MS, 0);
+    const metrics = await options.sampler.sample(running);
+    await options.workers.heartbeat(workerId, metrics);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) {
+      log(`heartbeat failed: ${(error as Error).message}`);
+      return;
+    }
+    if (!options.reregister) {
+      log(`heartbeat refused (${error.message}); nothing to register again with`);
+      return;
+    }
+    log(`heartbeat refused (${error.message}); registering again`);
+    try {
+      await options.reregister();
+    } catch (again) {
+      log(`registering again failed: ${(again as Error).message}`);
+    }
+  }
+}

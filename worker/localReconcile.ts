@@ -1,0 +1,138 @@
+// What this worker runs vs what the records say, repaired from this side: orphans removed,
+// exits and starts that were missed recorded, lost run messages and stops redone. Runs at
+// start and every ~15 s. (Lost workers and restart policies are the control plane's.)
+import { ConflictError } from '../core/errors.js';
+import type { TaskRecord } from '../core/types.js';
+import type { CubeContainer } from './dockerRuntime.js';
+import { runTaskLocked } from './runTask.js';
+import { stopTaskLocked } from './stopTask.js';
+import { recordExit } from './taskExit.js';
+import { CONTAINER_STATES, ownsAttempt, type WorkerContext } from './workerContext.js';
+
+export interface LocalReconcileReport {
+  orphansRemoved: number;
+  markedRunning: number;
+  exitsRecorded: number;
+  stopsFinished: number;
+  runsStarted: number;
+  /** RUNNING tasks whose container vanished (removed by hand, engine reset). */
+  vanished: number;
+}
+
+export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
+
+export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcileReport> {
+  const report: LocalReconcileReport = {
+    orphansRemoved: 0,
+    markedRunning: 0,
+    exitsRecorded: 0,
+    stopsFinished: 0,
+    runsStarted: 0,
+    vanished: 0,
+  };
+  // Records first, containers second: a container made after the records were read is
+  // listed anyway, so no task is ever judged to have lost a container it just got.
+  const assigned = (
+    await ctx.tasks.listByState(['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING'])
+  ).filter((task) => task.workerId === ctx.workerId);
+  const containers = await ctx.runtime.listOwn();
+
+  for (const container of containers) {
+    // A busy task is being handled right now; the next pass looks again.
+    await ctx.locks.tryWithLock(container.taskId, () => reconcileContainer(ctx, container, report));
+  }
+
+  const withContainer = new Set(containers.map((c) => `${c.taskId}/${c.attempt}`));
+  for (const task of assigned) {
+    if (withContainer.has(`${task.id}/${task.attempt}`)) continue;
+    await ctx.locks.tryWithLock(task.id, () => reconcileTaskWithoutContainer(ctx, task, report));
+  }
+  return report;
+}
+
+async function reconcileContainer(
+  ctx: WorkerContext,
+  container: CubeContainer,
+  report: LocalReconcileReport,
+): Promise<void> {
+  const task = await ctx.tasks.get(container.taskId);
+  if (!ownsAttempt(ctx, task, container.attempt) || !CONTAINER_STATES.has(task.state)) {
+    ctx.log(
+      `removing orphan container ${container.id.slice(0, 12)} ` +
+        `(task ${container.taskId} attempt ${container.attempt}: ${task?.state ?? 'no record'})`,
+    );
+    await ctx.runtime.stopAndRemove(container.id);
+    report.orphansRemoved++;
+    return;
+  }
+  if (task.state === 'STOPPING') {
+    if ((await stopTaskLocked(ctx, task)) === 'stopped') report.stopsFinished++;
+    return;
+  }
+  const exit = await ctx.runtime.inspectExit(container.id);
+  if (!exit) return;
+  if (exit.neverStarted) {
+    // Created, never started: the worker stopped between the two. Finish the start.
+    if (task.state === 'STARTING') {
+      await runTaskLocked(ctx, task.id, task.attempt);
+      report.runsStarted++;
+    }
+    return;
+  }
+  if (exit.running) {
+    if (task.state === 'STARTING') {
+      try {
+        await ctx.tasks.transition(task, {
+          to: 'RUNNING',
+          by: ctx.by,
+          patch: { containerId: container.id },
+        });
+        report.markedRunning++;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    return;
+  }
+  if (await recordExit(ctx, task, exit)) {
+    report.exitsRecorded++;
+    await ctx.runtime.remove(container.id);
+  }
+}
+
+async function reconcileTaskWithoutContainer(
+  ctx: WorkerContext,
+  listed: TaskRecord,
+  report: LocalReconcileReport,
+): Promise<void> {
+  const task = await ctx.tasks.get(listed.id);
+  if (!ownsAttempt(ctx, task, listed.attempt)) return;
+  // Re-check under the lock: the container may have been made since the listing.
+  if (await ctx.runtime.find(task.id, task.attempt)) return;
+  switch (task.state) {
+    case 'SCHEDULED':
+    case 'STARTING': {
+      const outcome = await runTaskLocked(ctx, task.id, task.attempt);
+      if (outcome !== 'obsolete') report.runsStarted++;
+      return;
+    }
+    case 'STOPPING':
+      if ((await stopTaskLocked(ctx, task)) === 'stopped') report.stopsFinished++;
+      return;
+    case 'RUNNING': {
+      try {
+        await ctx.tasks.transition(task, {
+          to: 'FAILED',
+          by: ctx.by,
+          reason: `container ${task.containerId?.slice(0, 12) ?? ''} disappeared from the worker`,
+        });
+        report.vanished++;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}

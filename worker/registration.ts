@@ -1,0 +1,138 @@
+// Registration with the control plane over HTTPS: POST /v1/workers with a bearer token. The
+// answer names the worker's id (derived from its name, so a restart keeps it), its queue and
+// the tables it writes to. Retried with backoff and jitter while the API cannot be reached.
+import { z } from 'zod';
+import type { Resources, WorkerRecord } from '../core/types.js';
+import { backoffDelay, sleep } from './timing.js';
+import { WORKER_VERSION } from './version.js';
+
+export interface RegistrationBody {
+  name: string;
+  labels: Record<string, string>;
+  capacity: Resources;
+  version: string;
+}
+
+/** The part of the control plane's configuration a worker needs. */
+export interface WorkerControlPlaneConfig {
+  tasksTable: string;
+  workersTable: string;
+  eventsTable: string;
+  heartbeatIntervalMs: number;
+  heartbeatTtlMs: number;
+}
+
+export interface RegistrationResponse {
+  worker: WorkerRecord;
+  queueUrl: string;
+  config: WorkerControlPlaneConfig;
+}
+
+const RegistrationResponseSchema = z.object({
+  worker: z.looseObject({ id: z.string().min(1), name: z.string() }),
+  queueUrl: z.string().min(1),
+  config: z.looseObject({
+    tasksTable: z.string().min(1),
+    workersTable: z.string().min(1),
+    eventsTable: z.string().min(1),
+    heartbeatIntervalMs: z.number().positive(),
+    heartbeatTtlMs: z.number().positive(),
+  }),
+});
+
+export function registrationBody(
+  name: string,
+  labels: Record<string, string>,
+  capacity: Resources,
+  version: string = WORKER_VERSION,
+): RegistrationBody {
+  return { name, labels, capacity, version };
+}
+
+/** The API answered, and said no: retrying the same request would not help. */
+export class RegistrationRejectedError extends Error {
+  override name = 'RegistrationRejectedError';
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
+    super(`the control plane refused to register this worker (HTTP ${status}): ${detail}`);
+  }
+}
+
+export interface RegisterOptions {
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Backoff between tries: base and ceiling of the jittered exponential delay. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up after this many tries (default: keep trying until aborted). */
+  maxAttempts?: number;
+  fetch?: typeof fetch;
+}
+
+export function registrationUrl(apiUrl: string): string {
+  return `${apiUrl.replace(/\/+$/, '')}/v1/workers`;
+}
+
+export async function registerWorker(
+  apiUrl: string,
+  token: string,
+  body: RegistrationBody,
+  options: RegisterOptions = {},
+): Promise<RegistrationResponse> {
+  const log = options.log ?? (() => {});
+  const doFetch = options.fetch ?? fetch;
+  const url = registrationUrl(apiUrl);
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    let problem: string;
+    try {
+      const response = await doFetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const text = await response.text();
+      if (response.ok) return parseRegistrationResponse(text);
+      // Throttling and server errors pass; any other answer is final.
+      if (response.status !== 429 && response.status < 500) {
+        throw new RegistrationRejectedError(response.status, errorDetail(text));
+      }
+      problem = `HTTP ${response.status}: ${errorDetail(text)}`;
+    } catch (error) {
+      if (error instanceof RegistrationRejectedError || options.signal?.aborted) throw error;
+      if (error instanceof z.ZodError || error instanceof SyntaxError) {
+        throw new Error(`the control plane's registration answer is not understood: ${error}`);
+      }
+      problem = describeFetchError(error);
+    }
+    if (options.maxAttempts !== undefined && attempt >= options.maxAttempts) {
+      throw new Error(`could not register with ${url} after ${attempt} tries: ${problem}`);
+    }
+    const delay = backoffDelay(attempt, options.baseDelayMs ?? 500, options.maxDelayMs ?? 30_000);
+    log(`registering with ${url} failed (${problem}); retrying in ${(delay / 1000).toFixed(1)} s`);
+    await sleep(delay, options.signal);
+  }
+}
+
+export function parseRegistrationResponse(text: string): RegistrationResponse {
+  const parsed = RegistrationResponseSchema.parse(JSON.parse(text));
+  return parsed as unknown as RegistrationResponse;
+}
+
+function errorDetail(text: string): string {
+  try {
+    const json = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    if (typeof json.error === 'string') return json.error;
+    return json.error?.message ?? json.message ?? text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200) || 'no details';
+  }
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+}

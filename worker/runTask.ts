@@ -1,0 +1,162 @@
+// A run message: start the container of one attempt of a task, exactly once. The record
+// decides (this worker, this attempt, SCHEDULED or an interrupted STARTING); the task lock
+// stops a second copy of the message in this process; a container already labelled with the
+// task and attempt is adopted instead of creating another.
+import { ConflictError } from '../core/errors.js';
+import type { WorkerMessage } from '../core/messages.js';
+import type { TaskRecord } from '../core/types.js';
+import { dockerErrorMessage, ImageUnavailableError } from './dockerRuntime.js';
+import { stopTaskLocked } from './stopTask.js';
+import { recordExit } from './taskExit.js';
+import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
+
+export type RunOutcome =
+  /** A container was created (or adopted) and the task is RUNNING. */
+  | 'running'
+  /** The container ended before RUNNING was written; its exit is recorded. */
+  | 'exited'
+  /** The container could not be created or started; the task is FAILED. */
+  | 'failed'
+  /** The record no longer asks this worker to run this attempt. */
+  | 'obsolete'
+  /** Another copy of the message is being handled in this process right now. */
+  | 'duplicate';
+
+export async function handleRun(
+  ctx: WorkerContext,
+  message: Pick<WorkerMessage, 'taskId' | 'attempt'>,
+): Promise<RunOutcome> {
+  const outcome = await ctx.locks.tryWithLock(message.taskId, () =>
+    runTaskLocked(ctx, message.taskId, message.attempt),
+  );
+  return outcome ?? 'duplicate';
+}
+
+/** The run handling proper. The caller holds the task's lock. */
+export async function runTaskLocked(
+  ctx: WorkerContext,
+  taskId: string,
+  attempt: number,
+): Promise<RunOutcome> {
+  const task = await claimStart(ctx, taskId, attempt);
+  if (!task) return 'obsolete';
+
+  let containerId: string;
+  try {
+    const existing = await ctx.runtime.find(taskId, attempt);
+    if (existing) {
+      containerId = existing.id;
+      ctx.log(`task ${taskId} attempt ${attempt}: adopting container ${containerId.slice(0, 12)}`);
+      if (existing.state === 'created') await ctx.runtime.start(containerId);
+    } else {
+      const made = await ctx.runtime.createAndStart(task);
+      containerId = made.containerId;
+      if (made.adopted) ctx.log(`task ${taskId} attempt ${attempt}: adopted existing container`);
+    }
+  } catch (error) {
+    const reason =
+      error instanceof ImageUnavailableError ? error.message : dockerErrorMessage(error);
+    // Leave nothing half-made behind: a container that never ran would block the name.
+    const leftover = await ctx.runtime.find(taskId, attempt).catch(() => undefined);
+    if (leftover) await ctx.runtime.remove(leftover.id).catch(() => {});
+    await failStart(ctx, task, reason);
+    return 'failed';
+  }
+
+  const exit = await ctx.runtime.inspectExit(containerId);
+  if (!exit) {
+    await failStart(ctx, task, `container ${containerId.slice(0, 12)} disappeared while starting`);
+    return 'failed';
+  }
+  if (!exit.running && !exit.neverStarted) {
+    const after = await recordExit(ctx, task, exit);
+    if (after) await ctx.runtime.remove(containerId);
+    else await settleAfterConflict(ctx, taskId, attempt, containerId);
+    return 'exited';
+  }
+  return markRunning(ctx, task, containerId);
+}
+
+/** SCHEDULED -> STARTING, or an interrupted STARTING taken up again. */
+async function claimStart(
+  ctx: WorkerContext,
+  taskId: string,
+  attempt: number,
+): Promise<TaskRecord | undefined> {
+  let task = await ctx.tasks.get(taskId);
+  for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
+    if (!ownsAttempt(ctx, task, attempt)) return undefined;
+    // STARTING with the lock free: a crash between STARTING and the container's start.
+    if (task.state === 'STARTING') return task;
+    if (task.state !== 'SCHEDULED') return undefined;
+    try {
+      return await ctx.tasks.transition(task, { to: 'STARTING', by: ctx.by });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      task = await ctx.tasks.get(taskId);
+    }
+  }
+  throw new ConflictError(`task ${taskId} kept changing while this worker claimed it`);
+}
+
+async function markRunning(
+  ctx: WorkerContext,
+  task: TaskRecord,
+  containerId: string,
+): Promise<RunOutcome> {
+  let current: TaskRecord | undefined = task;
+  for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
+    if (!ownsAttempt(ctx, current, task.attempt) || current.state !== 'STARTING') {
+      await settleAfterConflict(ctx, task.id, task.attempt, containerId);
+      return 'obsolete';
+    }
+    try {
+      await ctx.tasks.transition(current, { to: 'RUNNING', by: ctx.by, patch: { containerId } });
+      ctx.log(`task ${task.id} attempt ${task.attempt}: RUNNING in ${containerId.slice(0, 12)}`);
+      return 'running';
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      current = await ctx.tasks.get(task.id);
+    }
+  }
+  throw new ConflictError(`task ${task.id} kept changing while it was marked RUNNING`);
+}
+
+/**
+ * The record moved on while the container was being started: a stop finishes the stop; any
+ * other change (another attempt, another worker, a final state) makes the container an orphan.
+ */
+async function settleAfterConflict(
+  ctx: WorkerContext,
+  taskId: string,
+  attempt: number,
+  containerId: string,
+): Promise<void> {
+  const task = await ctx.tasks.get(taskId);
+  if (ownsAttempt(ctx, task, attempt)) {
+    if (task.state === 'STOPPING') {
+      await stopTaskLocked(ctx, task);
+      return;
+    }
+    if (task.state === 'RUNNING' && task.containerId === containerId) return;
+  }
+  ctx.log(`task ${taskId} attempt ${attempt}: record moved on, removing its container`);
+  await ctx.runtime.stopAndRemove(containerId);
+}
+
+/** STARTING -> FAILED with the reason the container could not run. */
+async function failStart(ctx: WorkerContext, task: TaskRecord, reason: string): Promise<void> {
+  let current: TaskRecord | undefined = task;
+  for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
+    if (!ownsAttempt(ctx, current, task.attempt) || current.state !== 'STARTING') return;
+    try {
+      await ctx.tasks.transition(current, { to: 'FAILED', by: ctx.by, reason });
+      ctx.log(`task ${task.id} attempt ${task.attempt}: FAILED (${reason})`);
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      current = await ctx.tasks.get(task.id);
+    }
+  }
+  throw new ConflictError(`task ${task.id} kept changing while its failure was recorded`);
+}
