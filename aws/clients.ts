@@ -1,8 +1,8 @@
 // One DynamoDB document client and one SQS client per process. The SDK itself reads
 // AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;

@@ -89,6 +89,8 @@ export class Queues {
   }
 
   async delete(queueUrl: string, receiptHandle: string): Promise<void> {
-    await this.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
+    await this.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }),
+    );
   }
 }

@@ -26,7 +26,10 @@ export const TASKS_BY_STATE_INDEX = 'byState';
 export class TaskStore {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
-    private readonly config: Pick<ControlPlaneConfig, 'tasksTable' | 'eventsTable' | 'workersTable'>,
+    private readonly config: Pick<
+      ControlPlaneConfig,
+      'tasksTable' | 'eventsTable' | 'workersTable'
+    >,
   ) {}
 
   async get(id: string): Promise<TaskRecord | undefined> {
@@ -80,20 +83,21 @@ export class TaskStore {
   /** Writes a computed transition (exposed so callers can inspect it first). */
   async write(transition: Transition): Promise<void> {
     const { before, after, event, capacity } = transition;
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> =
-      [
-        {
-          Put: {
-            TableName: this.config.tasksTable,
-            Item: after,
-            ConditionExpression: '#version = :version',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':version': before.version },
-          },
+    const items: NonNullable<
+      ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+    > = [
+      {
+        Put: {
+          TableName: this.config.tasksTable,
+          Item: after,
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': before.version },
         },
-        ...capacity.map((change) => ({ Update: capacityUpdate(this.config.workersTable, change) })),
-        { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
-      ];
+      },
+      ...capacity.map((change) => ({ Update: capacityUpdate(this.config.workersTable, change) })),
+      { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+    ];
     try {
       await this.ddb.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {

@@ -86,10 +86,7 @@ export const TaskSpecInput = z.strictObject({
     .min(1, 'is required')
     .max(255)
     .regex(IMAGE_REFERENCE, 'must be a Docker image reference like busybox:1.36'),
-  command: z
-    .array(z.string().max(LIMITS.commandArgLength))
-    .max(LIMITS.commandArgs)
-    .optional(),
+  command: z.array(z.string().max(LIMITS.commandArgLength)).max(LIMITS.commandArgs).optional(),
   env: z
     .record(
       z.string().regex(ENV_KEY, 'keys must be like NAME_1'),
@@ -109,7 +106,10 @@ export const TaskSpecInput = z.strictObject({
     .optional(),
   labels: z
     .record(
-      z.string().max(LIMITS.labelLength).regex(LABEL_KEY, 'keys must be like team or app.kubernetes/x'),
+      z
+        .string()
+        .max(LIMITS.labelLength)
+        .regex(LABEL_KEY, 'keys must be like team or app.kubernetes/x'),
       z.string().max(LIMITS.labelLength),
     )
     .refine((labels) => Object.keys(labels).length <= LIMITS.labels, {
@@ -128,10 +128,7 @@ export function toValidationError(error: z.ZodError): ValidationError {
   const field = issue.path.map(String).join('.');
   let rule = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    return new ValidationError(
-      [field, ...issue.keys].filter(Boolean).join('.'),
-      'unknown field',
-    );
+    return new ValidationError([field, ...issue.keys].filter(Boolean).join('.'), 'unknown field');
   }
   if (issue.code === 'invalid_type' && rule.includes('received undefined')) rule = 'is required';
   return new ValidationError(field, rule);

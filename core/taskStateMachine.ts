@@ -87,7 +87,13 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
     throw new InvalidTransitionError(task.id, task.state, to);
   }
   const at = (request.now ?? new Date()).toISOString();
-  const after: TaskRecord = { ...task, ...patch, state: to, version: task.version + 1, updatedAt: at };
+  const after: TaskRecord = {
+    ...task,
+    ...patch,
+    state: to,
+    version: task.version + 1,
+    updatedAt: at,
+  };
   if (reason !== undefined) after.reason = reason;
   else delete after.reason;
 

@@ -23,7 +23,11 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, log: (l: string) => void) {
+function prefixLines(
+  stream: NodeJS.ReadableStream | null,
+  prefix: string,
+  log: (l: string) => void,
+) {
   let buffered = '';
   stream?.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();

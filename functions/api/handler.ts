@@ -1,7 +1,7 @@
 // The API function: API Gateway HTTP API (payload v2) -> middy -> router -> route.
 import middy from '@middy/core';
-import httpRouterHandler, { type Route } from '@middy/http-router';
 import jsonBodyParser from '@middy/http-json-body-parser';
+import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
@@ -29,7 +29,12 @@ const routes: Route<APIGatewayProxyEventV2, APIGatewayProxyResultV2>[] = [
   { method: 'POST', path: '/v1/workers', handler: withJsonBody(registerWorker) },
 ];
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, AuthedContext>()
+export const handler = middy<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  Error,
+  AuthedContext
+>()
   .use(jsonErrors())
   .use(bearerAuth(() => getDeps().tokens))
   .handler(httpRouterHandler(routes) as never);

@@ -48,7 +48,10 @@ export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedCo
   const states = filter.split(',').map((s) => s.trim().toUpperCase());
   const unknown = states.filter((s) => !TASK_STATES.includes(s as TaskState));
   if (unknown.length > 0) {
-    throw new ValidationError('state', `unknown state ${unknown[0]}; use ${TASK_STATES.join(', ')}`);
+    throw new ValidationError(
+      'state',
+      `unknown state ${unknown[0]}; use ${TASK_STATES.join(', ')}`,
+    );
   }
   const found = await tasks.listByState(states as TaskState[]);
   found.sort((a, b) => a.createdAt.localeCompare(b.createdAt));

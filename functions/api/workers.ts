@@ -26,9 +26,12 @@ export const WorkerRegistrationInput = z.strictObject({
   version: z.string().max(64).optional(),
 });
 
-/** A worker's id follows from its name, so a restarted worker finds its own queue and tasks. */
-export const workerIdFor = (name: string) =>
-  `w${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+/**
+ * A worker's id follows from its name (within one control plane), so a restarted worker
+ * finds its own queue, tasks and containers again.
+ */
+export const workerIdFor = (controlPlane: string, name: string) =>
+  `w${createHash('sha256').update(`${controlPlane}/${name}`).digest('hex').slice(0, 12)}`;
 
 export async function registerWorker(event: APIGatewayProxyEventV2, context: AuthedContext) {
   requireScope(context, ['worker']);
@@ -36,7 +39,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
   if (!parsed.success) throw toValidationError(parsed.error);
   const { workers, queues, config } = getDeps();
   const input = parsed.data;
-  const id = workerIdFor(input.name);
+  const id = workerIdFor(config.prefix, input.name);
   const queueUrl = await queues.ensureWorkerQueue(id);
   const worker = await workers.register({
     id,

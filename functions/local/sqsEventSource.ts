@@ -1,8 +1,9 @@
 // Drives an SQS-triggered handler the way Lambda's event source mapping does: long-poll the
 // queue, hand over batches of up to 10 records, delete those not reported as failures.
 // Failed records become visible again after the queue's visibility timeout.
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
 import type { Message } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Queues } from '../../aws/queues.js';
 import { lambdaContext } from './lambdaContext.js';
 
@@ -47,7 +48,11 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<vo
   let backoffMs = 250;
   while (!signal.aborted) {
     try {
-      const messages = await queues.receive(queueUrl, { max: 10, waitSeconds: 20, abortSignal: signal });
+      const messages = await queues.receive(queueUrl, {
+        max: 10,
+        waitSeconds: 20,
+        abortSignal: signal,
+      });
       backoffMs = 250;
       if (messages.length === 0) continue;
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn)) };

@@ -28,7 +28,7 @@ export async function placePendingTask(
 ): Promise<PlacementOutcome> {
   let task = await deps.tasks.get(message.taskId);
   // The record is the truth: a late or duplicate nudge for a task that moved on is dropped.
-  if (!task || task.state !== 'PENDING' || task.attempt !== message.attempt) return 'obsolete';
+  if (!stillPending(task, message)) return 'obsolete';
 
   const policy = task.spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
   let candidates = snapshot.workers;
@@ -74,9 +74,7 @@ export async function placePendingTask(
       }
       if (error instanceof ConflictError) {
         const current = await deps.tasks.get(task.id);
-        if (!current || current.state !== 'PENDING' || current.attempt !== message.attempt) {
-          return 'obsolete';
-        }
+        if (!stillPending(current, message)) return 'obsolete';
         task = current;
         continue;
       }
@@ -84,6 +82,10 @@ export async function placePendingTask(
     }
   }
   throw new ConflictError(`task ${task.id}: lost ${MAX_RACES + 1} reservation races; will retry`);
+}
+
+function stillPending(task: TaskRecord | undefined, message: ScheduleMessage): task is TaskRecord {
+  return task?.state === 'PENDING' && task.attempt === message.attempt;
 }
 
 function replaceWorker(

@@ -37,9 +37,11 @@ interface MiddyHttpError {
 
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof ValidationError) return new HttpError(400, 'VALIDATION_FAILED', error.message);
+  if (error instanceof ValidationError)
+    return new HttpError(400, 'VALIDATION_FAILED', error.message);
   if (error instanceof NotFoundError) return new HttpError(404, 'NOT_FOUND', error.message);
-  if (error instanceof InvalidTransitionError) return new HttpError(409, 'INVALID_STATE', error.message);
+  if (error instanceof InvalidTransitionError)
+    return new HttpError(409, 'INVALID_STATE', error.message);
   if (error instanceof ConflictError || error instanceof CapacityExhaustedError) {
     return new HttpError(409, 'CONFLICT', `${error.message}; try again`);
   }

@@ -2,8 +2,8 @@
 // project's moto started for this test process. Each test uses its own name prefix, so test
 // files never see each other's tables, queues or workers.
 import { randomBytes } from 'node:crypto';
-import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
 import { createAwsClients } from '../../aws/clients.js';
+import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
 import { DynamoDBClient, provisionControlPlane } from '../../aws/provision.js';
 import { emulatorEnv, type RunningEmulator, startEmulator } from '../../cli/local/emulator.js';
 

@@ -1,0 +1,166 @@
+// Runs the real `cube` binary and a real `cube up` for end-to-end tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../cli/local/emulator.js';
+import { uniquePrefix } from './aws.js';
+
+const CUBE = join(PROJECT_ROOT, 'bin', 'cube.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCube(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CUBE, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cube ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export interface TestCluster {
+  apiUrl: string;
+  token: string;
+  prefix: string;
+  /** Environment for `cube` commands aimed at this cluster (its own config dir). */
+  env: Record<string, string>;
+  cube(args: string[], timeoutMs?: number): Promise<CliResult>;
+  /** cube + JSON.parse(stdout), failing with stderr when the command fails. */
+  cubeJson<T>(args: string[]): Promise<T>;
+  /** Starts a separate `cube worker` process against this cluster. */
+  startWorker(name: string, args?: string[]): ChildProcess;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** `cube up` in its own namespace against the suite's emulator (AWS_ENDPOINT_URL). */
+export async function startTestCluster(label: string, upArgs: string[] = []): Promise<TestCluster> {
+  if (!process.env.AWS_ENDPOINT_URL) throw new Error('call ensureEmulator() first');
+  const prefix = uniquePrefix(label);
+  const configHome = mkdtempSync(join(tmpdir(), 'cube-test-'));
+  const env: Record<string, string> = {
+    XDG_CONFIG_HOME: configHome,
+    CUBE_PREFIX: prefix,
+    CUBE_HEARTBEAT_INTERVAL_MS: '2000',
+    CUBE_API_URL: '',
+    CUBE_TOKEN: '',
+  };
+  delete env.CUBE_API_URL;
+  delete env.CUBE_TOKEN;
+  const up = spawn(
+    process.execPath,
+    [CUBE, 'up', '--port', '0', '--reconcile-interval', '3', ...upArgs],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  up.stdout.on('data', (c: Buffer) => {
+    output += c;
+  });
+  up.stderr.on('data', (c: Buffer) => {
+    output += c;
+  });
+  const deadline = Date.now() + 60_000;
+  while (!/Press Ctrl-C/.test(output)) {
+    if (up.exitCode !== null || Date.now() > deadline) {
+      up.kill('SIGKILL');
+      throw new Error(`cube up did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const apiUrl = /API:\s+(\S+)/.exec(output)![1]!;
+  const token = /Token:\s+(\S+)/.exec(output)![1]!;
+  const workers: ChildProcess[] = [];
+  const cube = (args: string[], timeoutMs?: number) => runCube(args, env, timeoutMs);
+  return {
+    apiUrl,
+    token,
+    prefix,
+    env,
+    cube,
+    cubeJson: async <T>(args: string[]) => {
+      const result = await cube(args);
+      if (result.code !== 0) {
+        throw new Error(`cube ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+      }
+      return JSON.parse(result.stdout) as T;
+    },
+    startWorker: (name, args = []) => {
+      const child = spawn(
+        process.execPath,
+        [CUBE, 'worker', '--name', name, '--api-url', apiUrl, '--token', token, ...args],
+        { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout?.on('data', (c: Buffer) => {
+        output += `[${name}] ${c}`;
+      });
+      child.stderr?.on('data', (c: Buffer) => {
+        output += `[${name}] ${c}`;
+      });
+      workers.push(child);
+      return child;
+    },
+    logs: () => output,
+    stop: async () => {
+      await Promise.all(workers.map((w) => stopChild(w)));
+      await stopChild(up, 'SIGINT');
+    },
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

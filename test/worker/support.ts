@@ -1,0 +1,158 @@
+// Shared set-up of the worker's integration tests: a namespaced control plane on the
+// emulator, a worker registered through the stores (no HTTP), a running agent, real Docker.
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { createAwsClients } from '../../aws/clients.js';
+import type { ControlPlaneConfig } from '../../aws/config.js';
+import { Queues } from '../../aws/queues.js';
+import { TaskStore } from '../../aws/taskStore.js';
+import { WorkerStore } from '../../aws/workerStore.js';
+import type { WorkerMessage } from '../../core/messages.js';
+import { newTask } from '../../core/taskStateMachine.js';
+import type { TaskRecord, TaskSpec } from '../../core/types.js';
+import { startWorkerAgent, type WorkerAgent, type WorkerAgentOptions } from '../../worker/agent.js';
+import { LABEL_TASK_ID, LABEL_WORKER } from '../../worker/dockerRuntime.js';
+import { ensureEmulator, provisionTestControlPlane, stopEmulator } from '../support/aws.js';
+
+export const TEST_IMAGE = 'cube-test/busybox:latest';
+
+export interface WorkerHarness {
+  config: ControlPlaneConfig;
+  workerId: string;
+  queueUrl: string;
+  tasks: TaskStore;
+  workers: WorkerStore;
+  queues: Queues;
+  docker: Docker;
+  agent: WorkerAgent;
+  logs: string[];
+  /** A task placed on this worker (PENDING -> SCHEDULED with its reservation). */
+  scheduleTask(spec?: Partial<TaskSpec>): Promise<TaskRecord>;
+  send(message: WorkerMessage | string): Promise<void>;
+  containersOf(taskId: string): Promise<Docker.ContainerInfo[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  label: string,
+  agentOptions: Partial<WorkerAgentOptions> = {},
+): Promise<WorkerHarness> {
+  await ensureEmulator();
+  const config = await provisionTestControlPlane(label);
+  const clients = createAwsClients();
+  const tasks = new TaskStore(clients.ddb, config);
+  const workers = new WorkerStore(clients.ddb, config);
+  const queues = new Queues(clients.sqs, config);
+  const docker = new Docker();
+  const workerId = `w-${label}-${randomBytes(3).toString('hex')}`;
+  const queueUrl = await queues.ensureWorkerQueue(workerId);
+  await workers.register({
+    id: workerId,
+    name: workerId,
+    labels: {},
+    capacity: { cpuMillis: 4000, memoryBytes: 8 * 1024 ** 3, diskBytes: 10 * 1024 ** 3 },
+    queueUrl,
+  });
+  const logs: string[] = [];
+  const log = (line: string) => {
+    logs.push(line);
+    if (process.env.CUBE_TEST_VERBOSE) console.error(`[${workerId}] ${line}`);
+  };
+  const agent = await startWorkerAgent({
+    workerId,
+    queueUrl,
+    config,
+    docker,
+    clients,
+    log,
+    queueWaitSeconds: 1,
+    stopTimeoutSeconds: 1,
+    reconcileIntervalMs: 60_000,
+    ...agentOptions,
+  });
+
+  let counter = 0;
+  const scheduleTask = async (spec: Partial<TaskSpec> = {}) => {
+    const id = `${label}-${randomBytes(4).toString('hex')}-${counter++}`;
+    const full: TaskSpec = {
+      name: id,
+      image: TEST_IMAGE,
+      command: ['sleep', '300'],
+      env: {},
+      resources: { cpuMillis: 100, memoryBytes: 64 * 1024 ** 2, diskBytes: 0 },
+      ports: [],
+      restart: { mode: 'never' },
+      labels: {},
+      network: 'none',
+      ...spec,
+    };
+    const { task, event } = newTask(id, full, 'test');
+    await tasks.create(task, event);
+    return tasks.transition(task, { to: 'SCHEDULED', by: 'scheduler', patch: { workerId } });
+  };
+
+  return {
+    config,
+    workerId,
+    queueUrl,
+    tasks,
+    workers,
+    queues,
+    docker,
+    agent,
+    logs,
+    scheduleTask,
+    send: async (message) => {
+      if (typeof message !== 'string') return queues.sendToWorker(queueUrl, message);
+      const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message }));
+    },
+    containersOf: (taskId) =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_TASK_ID}=${taskId}`, `${LABEL_WORKER}=${workerId}`] },
+      }),
+    close: async () => {
+      await agent.stop();
+      await removeWorkerContainers(docker, workerId);
+      await stopEmulator();
+    },
+  };
+}
+
+export async function removeWorkerContainers(docker: Docker, workerId: string): Promise<void> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_WORKER}=${workerId}`] },
+  });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+}
+
+/** Polls `read` until `done` holds for its value; fails with the last value seen. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await read();
+    if (done(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const stateOf = (h: WorkerHarness, taskId: string) => async () =>
+  (await h.tasks.require(taskId)).state;
