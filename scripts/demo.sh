@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Quickstart: sets up what Cube needs, brings up a local cluster (AWS emulator, control plane,
+# one worker), runs a task on it and shows it; the cluster keeps running until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+bash scripts/setup-emulator.sh
+bash scripts/ensure-docker.sh
+bash scripts/build-test-image.sh
+
+cube() { node bin/cube.js "$@"; }
+LOG="$(mktemp -t cube-up.XXXXXX.log)"
+node bin/cube.js up "$@" >"$LOG" 2>&1 &
+UP_PID=$!
+trap 'kill -INT $UP_PID 2>/dev/null; wait $UP_PID 2>/dev/null || true' EXIT INT TERM
+
+for _ in $(seq 1 120); do
+  grep -q "Press Ctrl-C" "$LOG" && break
+  if ! kill -0 "$UP_PID" 2>/dev/null; then cat "$LOG"; exit 1; fi
+  sleep 0.5
+done
+sed -n '/Cube is up/,/Config/p' "$LOG"
+export CUBE_API_URL="$(sed -n 's/^  API: *//p' "$LOG")"
+export CUBE_TOKEN="$(sed -n 's/^  Token: *//p' "$LOG")"
+
+echo
+echo "\$ cube nodes"
+for _ in $(seq 1 60); do cube nodes --json | grep -q '"id"' && break; sleep 0.5; done
+cube nodes
+echo
+echo "\$ cube run --wait --name hello --network none cube-test/busybox -- sh -c 'echo hello from Cube; sleep 600'"
+ID="$(cube run --wait --name hello --network none cube-test/busybox -- sh -c 'echo hello from Cube; sleep 600' | head -1)"
+echo
+echo "\$ cube ps"
+cube ps
+echo
+echo "\$ cube inspect $ID"
+cube inspect "$ID"
+echo
+echo "The cluster keeps running (log: $LOG). Try 'node bin/cube.js ps' in another shell;"
+echo "press Ctrl-C to stop everything."
+wait $UP_PID
