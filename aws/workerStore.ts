@@ -205,9 +205,9 @@ export class WorkerStore {
         new UpdateCommand({
           TableName: this.config.workersTable,
           Key: { id },
-          UpdateExpression: 'SET heartbeatAt = :at, metrics = :metrics',
+          UpdateExpression: 'SET heartbeatAt = :at, #metrics = :metrics',
           ConditionExpression: 'attribute_exists(id) AND #state = :ready',
-          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeNames: { '#state': 'state', '#metrics': 'metrics' },
           ExpressionAttributeValues: {
             ':at': now.toISOString(),
             ':metrics': metrics,

@@ -55,6 +55,16 @@ export interface WorkerAgent {
   readonly done: Promise<void>;
 }
 
+/** Waits for `work`, but no longer than `ms` (and leaves no timer behind). */
+async function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  const timeout = new AbortController();
+  try {
+    await Promise.race([work, sleep(ms, timeout.signal)]);
+  } finally {
+    timeout.abort();
+  }
+}
+
 /** How long a clean shutdown waits for the task handling already under way. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -118,7 +128,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     onConnected: () => connected(),
     onDie: (died) => track(handleContainerDied(context, died), `recording exit of ${died.taskId}`),
   });
-  await Promise.race([firstConnection, sleep(5_000)]);
+  await raceTimeout(firstConnection, 5_000);
 
   try {
     const report = await reconcileNow();
@@ -175,7 +185,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       ...background,
       ...(reconciling ? [reconciling] : []),
     ]);
-    await Promise.race([settled, sleep(SHUTDOWN_GRACE_MS)]);
+    await raceTimeout(settled, SHUTDOWN_GRACE_MS);
   })();
 
   return {

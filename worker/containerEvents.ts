@@ -50,6 +50,7 @@ export interface FollowOptions {
 export async function followContainerEvents(options: FollowOptions): Promise<void> {
   const { docker, workerId, signal, log } = options;
   let since: number | undefined;
+  let lastSeen: number | undefined;
   let failures = 0;
   while (!signal.aborted) {
     const openedAt = Math.floor(Date.now() / 1000);
@@ -61,18 +62,27 @@ export async function followContainerEvents(options: FollowOptions): Promise<voi
       failures = 0;
       options.onConnected?.();
       await consumeLines(stream, signal, (line) => {
+        lastSeen = eventTime(line) ?? lastSeen;
         const died = parseDieEvent(line, workerId);
         if (died) options.onDie(died);
       });
-      // Reopen from when this stream opened: a repeated die event is harmless.
-      since = openedAt;
     } catch (error) {
       if (signal.aborted) break;
       failures++;
       log(`docker events stream failed: ${(error as Error).message}`);
-      since ??= openedAt;
     }
+    // Reopen from the last event seen (whole seconds, so it may repeat: that is harmless).
+    since = lastSeen ?? since ?? openedAt;
     if (!signal.aborted) await sleep(Math.min(10_000, 250 * 2 ** failures), signal);
+  }
+}
+
+function eventTime(line: string): number | undefined {
+  try {
+    const time = (JSON.parse(line) as DockerEvent).time;
+    return typeof time === 'number' ? time : undefined;
+  } catch {
+    return undefined;
   }
 }
 

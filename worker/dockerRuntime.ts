@@ -146,7 +146,6 @@ export class DockerRuntime {
     await this.ensureImage(task.spec.image);
     const options = containerCreateOptions(task, this.workerId);
     let containerId: string;
-    let adopted = false;
     try {
       containerId = (await this.docker.createContainer(options)).id;
     } catch (error) {
@@ -157,11 +156,12 @@ export class DockerRuntime {
           cause: error,
         });
       }
-      containerId = existing.Id;
-      adopted = true;
+      // Start it only if it never ran: an exited container is an exit to record, not rerun.
+      if (existing.State.Status === 'created') await this.start(existing.Id);
+      return { containerId: existing.Id, adopted: true };
     }
     await this.start(containerId);
-    return { containerId, adopted };
+    return { containerId, adopted: false };
   }
 
   /** Starts a container; one already started is fine. */

@@ -63,26 +63,38 @@ export interface HeartbeatOptions {
 
 /** Beats until the signal aborts. Never throws: a failed beat is logged and retried. */
 export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
+  // The same failure every interval is one line, and its end another.
+  let lastFailure: string | undefined;
+  const log = (line: string) => {
+    if (line !== lastFailure) options.log(line);
+    lastFailure = line;
+  };
   while (!options.signal.aborted) {
-    await beat(options);
+    const ok = await beat({ ...options, log });
+    if (ok && lastFailure !== undefined) {
+      options.log('heartbeat recovered');
+      lastFailure = undefined;
+    }
     await sleep(options.intervalMs, options.signal);
   }
 }
 
-export async function beat(options: HeartbeatOptions): Promise<void> {
+/** One heartbeat; true when the control plane took it. */
+export async function beat(options: HeartbeatOptions): Promise<boolean> {
   const { workerId, log } = options;
   try {
     const running = await withTimeout(options.countRunningTasks(), SAMPLE_TIMEOUT_MS, 0);
     const metrics = await options.sampler.sample(running);
     await options.workers.heartbeat(workerId, metrics);
+    return true;
   } catch (error) {
     if (!(error instanceof ConflictError)) {
       log(`heartbeat failed: ${(error as Error).message}`);
-      return;
+      return false;
     }
     if (!options.reregister) {
       log(`heartbeat refused (${error.message}); nothing to register again with`);
-      return;
+      return false;
     }
     log(`heartbeat refused (${error.message}); registering again`);
     try {
@@ -90,5 +102,6 @@ export async function beat(options: HeartbeatOptions): Promise<void> {
     } catch (again) {
       log(`registering again failed: ${(again as Error).message}`);
     }
+    return false;
   }
 }

@@ -102,7 +102,7 @@ describe('task lifecycle through the CLI', { timeout: 240_000 }, () => {
   });
 
   test('a task asking more memory than any worker has stays PENDING with the reason', async () => {
-    const run = await cluster.cube(['run', '--memory', '100t', TEST_IMAGE, '--', 'sleep', '1']);
+    const run = await cluster.cube(['run', '--memory', '10t', TEST_IMAGE, '--', 'sleep', '1']);
     assert.equal(run.code, 0, run.stderr);
     const id = run.stdout.trim();
     const task = await eventually('a placement reason', async () => {

@@ -11,7 +11,9 @@ describe('worker: run messages', { timeout: 120_000 }, () => {
     await h?.close();
   });
 
-  it('starts exactly one labelled container for a SCHEDULED task', { timeout: 30_000 }, async () => {
+  it('starts exactly one labelled container for a SCHEDULED task', {
+    timeout: 30_000,
+  }, async () => {
     const task = await h.scheduleTask({ labels: { team: 'a' }, env: { GREETING: 'hi' } });
     await h.send({ kind: 'run', taskId: task.id, attempt: 1 });
     const running = await waitFor(
@@ -35,7 +37,12 @@ describe('worker: run messages', { timeout: 120_000 }, () => {
     const events = await h.tasks.events(task.id);
     assert.deepEqual(
       events.map((e) => `${e.to}:${e.by}`),
-      ['PENDING:test', 'SCHEDULED:scheduler', `STARTING:worker:${h.workerId}`, `RUNNING:worker:${h.workerId}`],
+      [
+        'PENDING:test',
+        'SCHEDULED:scheduler',
+        `STARTING:worker:${h.workerId}`,
+        `RUNNING:worker:${h.workerId}`,
+      ],
     );
   });
 
@@ -67,7 +74,11 @@ describe('worker: run messages', { timeout: 120_000 }, () => {
     );
     assert.equal(failed.exitCode, 3);
     assert.equal(failed.reason, 'exited with code 3');
-    await waitFor(() => h.containersOf(task.id), (c) => c.length === 0, 'container removed');
+    await waitFor(
+      () => h.containersOf(task.id),
+      (c) => c.length === 0,
+      'container removed',
+    );
     const worker = await h.workers.require(h.workerId);
     assert.ok(worker.allocated.tasks >= 0);
   });
@@ -82,7 +93,11 @@ describe('worker: run messages', { timeout: 120_000 }, () => {
       'COMPLETED',
     );
     assert.equal(done.exitCode, 0);
-    await waitFor(() => h.containersOf(task.id), (c) => c.length === 0, 'container removed');
+    await waitFor(
+      () => h.containersOf(task.id),
+      (c) => c.length === 0,
+      'container removed',
+    );
   });
 
   it('fails a task whose image is missing and cannot be pulled', { timeout: 30_000 }, async () => {
@@ -100,7 +115,27 @@ describe('worker: run messages', { timeout: 120_000 }, () => {
     assert.equal((await h.containersOf(task.id)).length, 0);
   });
 
-  it('ignores a run message for another attempt or another worker', { timeout: 30_000 }, async () => {
+  it("fails a task whose container cannot start, with Docker's reason", {
+    timeout: 30_000,
+  }, async () => {
+    const task = await h.scheduleTask({ command: ['/no/such/binary'] });
+    await h.send({ kind: 'run', taskId: task.id, attempt: 1 });
+    const failed = await waitFor(
+      () => h.tasks.require(task.id),
+      (t) => t.state === 'FAILED',
+      'FAILED',
+    );
+    assert.match(failed.reason ?? '', /no such file or directory/);
+    await waitFor(
+      () => h.containersOf(task.id),
+      (c) => c.length === 0,
+      'container removed',
+    );
+  });
+
+  it('ignores a run message for another attempt or another worker', {
+    timeout: 30_000,
+  }, async () => {
     const task = await h.scheduleTask();
     await h.send({ kind: 'run', taskId: task.id, attempt: 2 });
     await waitFor(

@@ -1,0 +1,128 @@
+// Pure parts of the Docker side: create options, exit outcomes, event parsing, locks.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { newTask } from '../../core/taskStateMachine.js';
+import type { TaskSpec } from '../../core/types.js';
+import { parseDieEvent } from '../../worker/containerEvents.js';
+import { containerCreateOptions } from '../../worker/dockerRuntime.js';
+import { filesystemFor } from '../../worker/hostCapacity.js';
+import { exitOutcome } from '../../worker/taskExit.js';
+import { TaskLocks } from '../../worker/taskLocks.js';
+
+const spec: TaskSpec = {
+  name: 'web',
+  image: 'cube-test/busybox:latest',
+  command: [],
+  env: { A: '1' },
+  resources: { cpuMillis: 250, memoryBytes: 128 * 1024 ** 2, diskBytes: 0 },
+  ports: [
+    { container: 80, host: 8080, protocol: 'tcp' },
+    { container: 53, protocol: 'udp' },
+  ],
+  restart: { mode: 'never' },
+  labels: { 'cube.worker': 'spoofed', app: 'web' },
+  network: 'bridge',
+};
+
+describe('worker: docker create options', () => {
+  it('names, labels, limits and binds ports for one attempt', () => {
+    const { task } = newTask('t1', spec, 'test');
+    const options = containerCreateOptions({ ...task, attempt: 2 }, 'w1');
+    assert.equal(options.name, 'cube-t1-2');
+    assert.equal(options.Cmd, undefined, 'an empty command keeps the image default');
+    assert.deepEqual(options.Env, ['A=1']);
+    assert.deepEqual(options.Labels, {
+      app: 'web',
+      'cube.task-id': 't1',
+      'cube.attempt': '2',
+      'cube.worker': 'w1',
+    });
+    assert.equal(options.HostConfig?.NanoCpus, 250_000_000);
+    assert.equal(options.HostConfig?.Memory, 128 * 1024 ** 2);
+    assert.deepEqual(options.HostConfig?.PortBindings, {
+      '80/tcp': [{ HostPort: '8080' }],
+      '53/udp': [{ HostPort: '' }],
+    });
+    assert.deepEqual(options.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+  });
+
+  it('binds no ports off the bridge network', () => {
+    const { task } = newTask('t1', { ...spec, network: 'host', command: ['httpd'] }, 'test');
+    const options = containerCreateOptions(task, 'w1');
+    assert.equal(options.HostConfig?.PortBindings, undefined);
+    assert.equal(options.HostConfig?.NetworkMode, 'host');
+    assert.deepEqual(options.Cmd, ['httpd']);
+  });
+});
+
+describe('worker: exits and events', () => {
+  it('maps exits to final states', () => {
+    assert.deepEqual(exitOutcome({ exitCode: 0, oomKilled: false }), {
+      to: 'COMPLETED',
+      exitCode: 0,
+    });
+    assert.deepEqual(exitOutcome({ exitCode: 3, oomKilled: false }), {
+      to: 'FAILED',
+      exitCode: 3,
+      reason: 'exited with code 3',
+    });
+    assert.equal(
+      exitOutcome({ exitCode: 137, oomKilled: true }).reason,
+      'out of memory (OOM killed)',
+    );
+  });
+
+  it('reads die events of this worker only', () => {
+    const event = (worker: string, action = 'die') =>
+      JSON.stringify({
+        Type: 'container',
+        Action: action,
+        Actor: {
+          ID: 'c1',
+          Attributes: { 'cube.worker': worker, 'cube.task-id': 't1', 'cube.attempt': '3' },
+        },
+      });
+    assert.deepEqual(parseDieEvent(event('w1'), 'w1'), {
+      containerId: 'c1',
+      taskId: 't1',
+      attempt: 3,
+    });
+    assert.equal(parseDieEvent(event('w2'), 'w1'), undefined);
+    assert.equal(parseDieEvent(event('w1', 'start'), 'w1'), undefined);
+    assert.equal(parseDieEvent('{not json', 'w1'), undefined);
+  });
+
+  it('finds the filesystem holding a path', () => {
+    const fss = [
+      { mount: '/', totalBytes: 1, freeBytes: 1 },
+      { mount: '/var', totalBytes: 2, freeBytes: 2 },
+      { mount: '/var/lib/docker', totalBytes: 3, freeBytes: 3 },
+    ];
+    assert.equal(filesystemFor('/var/lib/docker', fss)?.totalBytes, 3);
+    assert.equal(filesystemFor('/var/lib/dockerx', fss)?.totalBytes, 2);
+    assert.equal(filesystemFor('/home', fss)?.totalBytes, 1);
+  });
+});
+
+describe('worker: task locks', () => {
+  it('serialises holders of one task and skips when busy on try', async () => {
+    const locks = new TaskLocks();
+    const order: string[] = [];
+    let release!: () => void;
+    const first = locks.withLock('t', async () => {
+      order.push('first');
+      await new Promise<void>((r) => {
+        release = r;
+      });
+    });
+    const second = locks.withLock('t', async () => {
+      order.push('second');
+    });
+    assert.equal(await locks.tryWithLock('t', async () => 'ran'), undefined);
+    assert.equal(await locks.tryWithLock('other', async () => 'ran'), 'ran');
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['first', 'second']);
+    assert.equal(locks.isHeld('t'), false);
+  });
+});
