@@ -1,3 +1,5 @@
+import { RESTART_DEFAULTS, type RestartSettings } from '../core/restartPolicy.js';
+
 // Where the control plane's tables and queues live. The same environment variables are set
 // by the CDK stack in AWS and by `cube up` locally, so no code knows which one it runs in.
 
@@ -16,6 +18,8 @@ export interface ControlPlaneConfig {
   heartbeatIntervalMs: number;
   /** A SCHEDULED task older than this with no worker progress gets its run message again. */
   scheduledResendMs: number;
+  /** Restart limits and backoff, handed to workers at registration. */
+  restart: RestartSettings;
 }
 
 export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
@@ -37,6 +41,12 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 30_000),
     heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 5_000),
     scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
+    restart: {
+      maxRestarts: num('CUBE_RESTART_MAX', RESTART_DEFAULTS.maxRestarts),
+      maxReschedules: num('CUBE_RESCHEDULE_MAX', RESTART_DEFAULTS.maxReschedules),
+      initialDelayMs: num('CUBE_RESTART_DELAY_MS', RESTART_DEFAULTS.initialDelayMs),
+      maxDelayMs: num('CUBE_RESTART_MAX_DELAY_MS', RESTART_DEFAULTS.maxDelayMs),
+    },
   };
 }
 
@@ -53,6 +63,10 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
     CUBE_HEARTBEAT_TTL_MS: String(config.heartbeatTtlMs),
     CUBE_HEARTBEAT_INTERVAL_MS: String(config.heartbeatIntervalMs),
     CUBE_SCHEDULED_RESEND_MS: String(config.scheduledResendMs),
+    CUBE_RESTART_MAX: String(config.restart.maxRestarts),
+    CUBE_RESCHEDULE_MAX: String(config.restart.maxReschedules),
+    CUBE_RESTART_DELAY_MS: String(config.restart.initialDelayMs),
+    CUBE_RESTART_MAX_DELAY_MS: String(config.restart.maxDelayMs),
   };
   if (config.schedulingQueueUrl) env.CUBE_SCHEDULING_QUEUE_URL = config.schedulingQueueUrl;
   if (config.defaultPolicy) env.CUBE_DEFAULT_POLICY = config.defaultPolicy;

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ControlPlaneConfig } from './config.js';
-import { TASKS_BY_STATE_INDEX } from './taskStore.js';
+import { TASKS_BY_RESTART_INDEX, TASKS_BY_STATE_INDEX } from './taskStore.js';
 
 /** Deliveries of one scheduling nudge before it is dead-lettered. */
 export const SCHEDULING_MAX_RECEIVES = 5;
@@ -23,6 +23,7 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
         { AttributeName: 'id', AttributeType: 'S' },
         { AttributeName: 'state', AttributeType: 'S' },
         { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: 'restartDue', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -33,6 +34,12 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          // Sparse: only tasks with a planned restart carry restartDue.
+          IndexName: TASKS_BY_RESTART_INDEX,
+          KeySchema: [{ AttributeName: 'restartDue', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     },

@@ -22,6 +22,8 @@ import { capacityUpdate } from './workerStore.js';
 
 /** GSI on (state, createdAt): pending/scheduled sweeps and `?state=` listings. */
 export const TASKS_BY_STATE_INDEX = 'byState';
+/** Sparse GSI keyed on restartDue: the tasks with a planned restart, and nothing else. */
+export const TASKS_BY_RESTART_INDEX = 'byRestart';
 
 export class TaskStore {
   constructor(
@@ -153,6 +155,26 @@ export class TaskStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Ids of tasks whose planned restart is due by `now`. */
+  async dueRestarts(now = new Date()): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new ScanCommand({
+          TableName: this.config.tasksTable,
+          IndexName: TASKS_BY_RESTART_INDEX,
+          FilterExpression: 'restartDue <= :now',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) ids.push(item.id as string);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   async events(taskId: string): Promise<TaskEvent[]> {

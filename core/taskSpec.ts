@@ -10,6 +10,9 @@ export const TASK_DEFAULTS = {
   memory: 128 * 1024 ** 2,
   disk: 0,
   network: 'bridge',
+  stopSignal: 'SIGTERM',
+  stopTimeoutSeconds: 10,
+  health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 },
 } as const;
 
 export const LIMITS = {
@@ -68,6 +71,27 @@ export function formatRestartPolicy(policy: RestartPolicy): string {
     : policy.mode;
 }
 
+const seconds = (max: number) => z.number().min(0).max(max);
+
+const healthCheck = z
+  .strictObject({
+    http: z
+      .strictObject({
+        port: z.number().int().min(1).max(65535),
+        path: z.string().startsWith('/', 'must start with /').max(1024).default('/'),
+        host: z.string().max(255).optional(),
+      })
+      .optional(),
+    command: z.array(z.string().max(LIMITS.commandArgLength)).min(1).max(64).optional(),
+    interval: seconds(3600).min(0.1, 'must be at least 0.1 s').optional(),
+    timeout: seconds(600).min(0.1, 'must be at least 0.1 s').optional(),
+    retries: z.number().int().min(1).max(100).optional(),
+    startPeriod: seconds(3600).optional(),
+  })
+  .refine((h) => (h.http === undefined) !== (h.command === undefined), {
+    message: 'give exactly one of http or command',
+  });
+
 const port = z.strictObject({
   container: z.number().int().min(1).max(65535),
   host: z.number().int().min(1).max(65535).optional(),
@@ -118,6 +142,13 @@ export const TaskSpecInput = z.strictObject({
     .optional(),
   scheduler: z.string().regex(NAME, 'must be a policy name').max(LIMITS.nameLength).optional(),
   network: z.enum(['bridge', 'host', 'none']).optional(),
+  healthCheck: healthCheck.optional(),
+  stopSignal: z
+    .string()
+    .regex(/^SIG[A-Z0-9+-]{2,10}$/, 'must be a signal name like SIGTERM or SIGINT')
+    .optional(),
+  stopTimeout: seconds(3600).optional(),
+  maxReschedules: z.number().int().min(0).max(1000).optional(),
 });
 export type TaskSpecInput = z.input<typeof TaskSpecInput>;
 
@@ -141,6 +172,9 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
   const spec = parsed.data;
   const network = spec.network ?? TASK_DEFAULTS.network;
   const ports = (spec.ports ?? []).map((p) => ({ ...p }));
+  if (spec.memory !== undefined && spec.memory > 0 && spec.memory < 6 * 1024 ** 2) {
+    throw new ValidationError('memory', 'must be at least 6m (Docker refuses less)');
+  }
   if (network === 'none' && ports.length > 0) {
     throw new ValidationError('ports', 'cannot publish ports with network none');
   }
@@ -151,6 +185,10 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     if (seen.has(key)) throw new ValidationError('ports', `host port ${key} is listed twice`);
     seen.add(key);
   }
+  const restart = parseRestartPolicy(spec.restart ?? 'never')!;
+  if (spec.maxReschedules !== undefined) restart.maxReschedules = spec.maxReschedules;
+  const h = spec.healthCheck;
+  const d = TASK_DEFAULTS.health;
   return {
     name: spec.name ?? defaultName(),
     image: spec.image,
@@ -162,9 +200,23 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
       diskBytes: spec.disk ?? TASK_DEFAULTS.disk,
     },
     ports,
-    restart: parseRestartPolicy(spec.restart ?? 'never')!,
+    restart,
     labels: spec.labels ?? {},
     ...(spec.scheduler ? { scheduler: spec.scheduler } : {}),
     network,
+    ...(h
+      ? {
+          healthCheck: {
+            ...(h.http ? { http: h.http } : {}),
+            ...(h.command ? { command: h.command } : {}),
+            intervalSeconds: h.interval ?? d.intervalSeconds,
+            timeoutSeconds: h.timeout ?? d.timeoutSeconds,
+            retries: h.retries ?? d.retries,
+            startPeriodSeconds: h.startPeriod ?? d.startPeriodSeconds,
+          },
+        }
+      : {}),
+    stopSignal: spec.stopSignal ?? TASK_DEFAULTS.stopSignal,
+    stopTimeoutSeconds: spec.stopTimeout ?? TASK_DEFAULTS.stopTimeoutSeconds,
   };
 }

@@ -11,11 +11,13 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   // STARTING -> COMPLETED/FAILED: the container exited before RUNNING was written.
   STARTING: ['RUNNING', 'COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
   RUNNING: ['COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
-  STOPPING: ['STOPPED', 'LOST'],
+  // STOPPING -> PENDING: a drain stopped it to place it elsewhere (its record has a restart).
+  STOPPING: ['STOPPED', 'PENDING', 'LOST'],
   // FAILED -> SCHEDULED restarts in place (new attempt, same worker); -> PENDING reschedules.
   FAILED: ['SCHEDULED', 'PENDING'],
   LOST: ['PENDING', 'STOPPED'],
-  COMPLETED: [],
+  // Only a restart policy of `always` restarts a completed task; a user's stop ends it.
+  COMPLETED: ['SCHEDULED', 'PENDING', 'STOPPED'],
   STOPPED: [],
 };
 
@@ -27,7 +29,8 @@ const HOLDS_CAPACITY: ReadonlySet<TaskState> = new Set([
   'STOPPING',
 ]);
 
-export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['COMPLETED', 'STOPPED']);
+/** States a task rests in unless a restart is planned on its record. */
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['COMPLETED', 'FAILED', 'STOPPED']);
 
 export function canTransition(from: TaskState, to: TaskState): boolean {
   return ALLOWED[from].includes(to);
@@ -55,10 +58,7 @@ export interface TransitionRequest {
   reason?: string;
   /** Fields to set with the move (workerId on SCHEDULED, exitCode on FAILED, ...). */
   patch?: Partial<
-    Pick<
-      TaskRecord,
-      'workerId' | 'containerId' | 'exitCode' | 'placement' | 'attempt' | 'restartCount'
-    >
+    Omit<TaskRecord, 'id' | 'spec' | 'state' | 'version' | 'createdAt' | 'updatedAt'>
   >;
   now?: Date;
 }
@@ -105,11 +105,19 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
     delete after.finishedAt;
   }
   if (to === 'RUNNING') after.startedAt = at;
+  if ((to === 'STOPPED' || to === 'STOPPING') && !patch.restart) {
+    // A user's stop cancels any planned restart; a drain plans one with the stop.
+    delete after.restart;
+    delete after.restartDue;
+  }
   if (to === 'PENDING') {
     delete after.workerId;
     delete after.containerId;
   }
   if (['COMPLETED', 'FAILED', 'STOPPED', 'LOST'].includes(to)) after.finishedAt = at;
+  for (const key of Object.keys(after) as (keyof TaskRecord)[]) {
+    if (after[key] === undefined) delete after[key];
+  }
 
   const capacity: CapacityChange[] = [];
   const held = holdsCapacity(task.state);

@@ -36,8 +36,39 @@ export interface PortSpec {
 
 export interface RestartPolicy {
   mode: 'never' | 'on-failure' | 'always';
-  /** Restart limit for `on-failure:N`; absent means the control plane's default. */
+  /** In-place restart limit (`on-failure:N`); absent means the control plane's default. */
   maxRestarts?: number;
+  /** Reschedules onto another worker; absent means the control plane's default. */
+  maxReschedules?: number;
+}
+
+/** Probe of a running task: HTTP GET (2xx is healthy) or a command exec'd inside (exit 0). */
+export interface HealthCheckSpec {
+  http?: { port: number; path: string; host?: string };
+  command?: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  /** Consecutive failures that make the task unhealthy. */
+  retries: number;
+  /** Failures during this time after start do not count. */
+  startPeriodSeconds: number;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface TaskHealth {
+  status: HealthStatus;
+  failingStreak: number;
+  checkedAt?: string;
+  /** The last probe's output or error, trimmed. */
+  output?: string;
+}
+
+/** A restart decided when the task failed, carried out when due (by its worker or the reconciler). */
+export interface PlannedRestart {
+  /** `in-place` restarts on the same worker; `reschedule` places the task afresh. */
+  kind: 'in-place' | 'reschedule';
+  at: string;
 }
 
 /** A task spec after validation and normalisation (sizes in bytes, cpu in millicores). */
@@ -53,6 +84,10 @@ export interface TaskSpec {
   /** Scheduling policy name; absent means the control plane's default. */
   scheduler?: string;
   network: NetworkMode;
+  healthCheck?: HealthCheckSpec;
+  /** Signal sent first on stop; SIGKILL follows after stopTimeoutSeconds. */
+  stopSignal: string;
+  stopTimeoutSeconds: number;
 }
 
 /** Why a placement failed, counted per reason at the time (Nomad-style). */
@@ -76,7 +111,17 @@ export interface TaskRecord {
   version: number;
   /** Starts at 1; a restart or a reschedule makes a new attempt. */
   attempt: number;
+  /** In-place restarts since the task was last placed. */
   restartCount: number;
+  /** Times the task was placed again after failing or losing its worker. */
+  rescheduleCount?: number;
+  /** Set on a FAILED/COMPLETED/LOST task whose policy restarts it. */
+  restart?: PlannedRestart;
+  /** Sparse index key: present only while `restart` is (see TASKS_BY_RESTART_INDEX). */
+  restartDue?: string;
+  health?: TaskHealth;
+  /** Workers this task failed or was lost on, most recent last (placement avoids them). */
+  previousWorkerIds?: string[];
   workerId?: string;
   containerId?: string;
   exitCode?: number;

@@ -58,6 +58,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       eventsTable: config.eventsTable,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       heartbeatTtlMs: config.heartbeatTtlMs,
+      restart: config.restart,
     },
   });
 }

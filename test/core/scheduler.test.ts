@@ -48,6 +48,8 @@ function task(cpuMillis = 500, memoryBytes = GiB, diskBytes = 0): TaskSpec {
     resources: { cpuMillis, memoryBytes, diskBytes },
     ports: [],
     restart: { mode: 'never' },
+    stopSignal: 'SIGTERM',
+    stopTimeoutSeconds: 10,
     labels: {},
     network: 'none',
   };

@@ -126,6 +126,8 @@ describe('worker daemon', { timeout: 90_000 }, () => {
           resources: { cpuMillis: 100, memoryBytes: 32 * 1024 ** 2, diskBytes: 0 },
           ports: [],
           restart: { mode: 'never' },
+          stopSignal: 'SIGTERM',
+          stopTimeoutSeconds: 1,
           labels: {},
           network: 'none',
         },

@@ -22,6 +22,8 @@ const spec: TaskSpec = {
   restart: { mode: 'never' },
   labels: { 'cube.worker': 'spoofed', app: 'web' },
   network: 'bridge',
+  stopSignal: 'SIGTERM',
+  stopTimeoutSeconds: 10,
 };
 
 describe('worker: docker create options', () => {

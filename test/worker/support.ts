@@ -82,6 +82,8 @@ export async function startHarness(
       resources: { cpuMillis: 100, memoryBytes: 64 * 1024 ** 2, diskBytes: 0 },
       ports: [],
       restart: { mode: 'never' },
+      stopSignal: 'SIGTERM',
+      stopTimeoutSeconds: 1,
       labels: {},
       network: 'none',
       ...spec,
