@@ -38,8 +38,8 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
     workerQueuePrefix: env.CUBE_WORKER_QUEUE_PREFIX ?? `${prefix}-worker-`,
     defaultPolicy: env.CUBE_DEFAULT_POLICY || undefined,
-    heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 30_000),
-    heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 5_000),
+    heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 10_000),
+    heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 3_000),
     scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
     restart: {
       maxRestarts: num('CUBE_RESTART_MAX', RESTART_DEFAULTS.maxRestarts),

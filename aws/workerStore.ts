@@ -223,6 +223,33 @@ export class WorkerStore {
     }
   }
 
+  /**
+   * Marks a silent worker DOWN, unless it heartbeated since `seenHeartbeatAt` was read.
+   * Returns whether this call made the change.
+   */
+  async markDown(id: string, seenHeartbeatAt: string): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.workersTable,
+          Key: { id },
+          UpdateExpression: 'SET #state = :down',
+          ConditionExpression: '#state = :ready AND heartbeatAt = :seen',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':down': 'DOWN',
+            ':ready': 'READY',
+            ':seen': seenHeartbeatAt,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   async setState(id: string, state: WorkerState): Promise<void> {
     await this.ddb.send(
       new UpdateCommand({

@@ -49,7 +49,13 @@ export function decideRestart(
   const reschedules = task.rescheduleCount ?? 0;
 
   const plan = (kind: PlannedRestart['kind'], n: number, reason: string): RestartDecision => {
-    const delayMs = backoffDelay(n, settings);
+    // A task lost with its worker goes elsewhere at once the first time; backoff after that.
+    const delayMs =
+      cause.kind === 'lost'
+        ? n === 0
+          ? 0
+          : backoffDelay(n - 1, settings)
+        : backoffDelay(n, settings);
     return {
       restart: { kind, at: new Date(now.getTime() + delayMs).toISOString() },
       delayMs,

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidTransitionError } from '../../core/errors.js';
+import { validateTaskSpec } from '../../core/taskSpec.js';
+import { canTransition, newTask, transitionTask } from '../../core/taskStateMachine.js';
+import { TASK_STATES, type TaskRecord } from '../../core/types.js';
+
+const spec = validateTaskSpec({ image: 'busybox', cpu: 0.5, memory: '64m', disk: '1g' }, () => 'n');
+const fresh = () => newTask('t1', spec, 'test', new Date('2026-01-01T00:00:00Z')).task;
+
+function walk(task: TaskRecord, ...steps: [TaskRecord['state'], Partial<TaskRecord>?][]) {
+  let current = task;
+  for (const [to, patch] of steps)
+    current = transitionTask(current, { to, by: 'test', patch }).after;
+  return current;
+}
+
+test('the lifecycle of DESIGN.md is allowed, step by step', () => {
+  const done = walk(
+    fresh(),
+    ['SCHEDULED', { workerId: 'w1' }],
+    ['STARTING'],
+    ['RUNNING'],
+    ['COMPLETED'],
+  );
+  assert.equal(done.state, 'COMPLETED');
+  assert.equal(done.version, 5);
+  assert.ok(done.finishedAt);
+  const stopped = walk(fresh(), ['SCHEDULED', { workerId: 'w1' }], ['STOPPING'], ['STOPPED']);
+  assert.equal(stopped.state, 'STOPPED');
+});
+
+test('transitions the machine does not allow are refused', () => {
+  const task = fresh();
+  assert.throws(() => transitionTask(task, { to: 'RUNNING', by: 'test' }), InvalidTransitionError);
+  assert.throws(
+    () => transitionTask(task, { to: 'COMPLETED', by: 'test' }),
+    InvalidTransitionError,
+  );
+  const stopped = walk(task, ['STOPPED']);
+  for (const to of TASK_STATES)
+    assert.equal(canTransition(stopped.state, to), false, `STOPPED -> ${to}`);
+});
+
+test('SCHEDULED needs a worker', () => {
+  assert.throws(
+    () => transitionTask(fresh(), { to: 'SCHEDULED', by: 'test' }),
+    InvalidTransitionError,
+  );
+});
+
+test('placing reserves exactly the spec; leaving a holding state releases it once', () => {
+  const placed = transitionTask(fresh(), { to: 'SCHEDULED', by: 's', patch: { workerId: 'w1' } });
+  assert.deepEqual(placed.capacity, [
+    {
+      workerId: 'w1',
+      kind: 'reserve',
+      delta: { cpuMillis: 500, memoryBytes: 64 * 1024 ** 2, diskBytes: 1024 ** 3, tasks: 1 },
+    },
+  ]);
+  const starting = transitionTask(placed.after, { to: 'STARTING', by: 'w' });
+  assert.deepEqual(starting.capacity, [], 'moves between holding states change nothing');
+  const failed = transitionTask(starting.after, { to: 'FAILED', by: 'w', patch: { exitCode: 3 } });
+  assert.equal(failed.capacity.length, 1);
+  assert.equal(failed.capacity[0]!.kind, 'release');
+  assert.equal(failed.capacity[0]!.delta.memoryBytes, -64 * 1024 ** 2);
+  assert.equal(failed.after.exitCode, 3);
+  assert.equal(failed.after.workerId, 'w1', 'a failed task remembers where it ran');
+});
+
+test('a restart in place reserves again; going back to PENDING forgets the worker', () => {
+  const failed = walk(fresh(), ['SCHEDULED', { workerId: 'w1' }], ['STARTING'], ['FAILED']);
+  const again = transitionTask(failed, { to: 'SCHEDULED', by: 'w', patch: { attempt: 2 } });
+  assert.equal(again.capacity[0]!.kind, 'reserve');
+  assert.equal(again.after.attempt, 2);
+  const pending = transitionTask(failed, { to: 'PENDING', by: 'r' });
+  assert.equal(pending.after.workerId, undefined);
+  assert.deepEqual(pending.capacity, []);
+});
+
+test('every event records from, to, who and the version', () => {
+  const { event } = transitionTask(fresh(), {
+    to: 'SCHEDULED',
+    by: 'scheduler',
+    reason: 'placed',
+    patch: { workerId: 'w9' },
+  });
+  assert.deepEqual(
+    {
+      from: event.from,
+      to: event.to,
+      by: event.by,
+      version: event.version,
+      workerId: event.workerId,
+    },
+    { from: 'PENDING', to: 'SCHEDULED', by: 'scheduler', version: 2, workerId: 'w9' },
+  );
+});
+
+test('a stop cancels a planned restart unless the stop plans one (a drain)', () => {
+  const failed = walk(
+    fresh(),
+    ['SCHEDULED', { workerId: 'w1' }],
+    ['STARTING'],
+    [
+      'FAILED',
+      {
+        restart: { kind: 'in-place', at: '2026-01-01T00:00:01Z' },
+        restartDue: '2026-01-01T00:00:01Z',
+      },
+    ],
+  );
+  assert.ok(failed.restart);
+  const running = walk(fresh(), ['SCHEDULED', { workerId: 'w1' }], ['STARTING'], ['RUNNING']);
+  const drained = transitionTask(running, {
+    to: 'STOPPING',
+    by: 'drain',
+    patch: { restart: { kind: 'reschedule', at: 'x' }, restartDue: 'x' },
+  }).after;
+  assert.equal(drained.restart?.kind, 'reschedule');
+  const userStop = transitionTask(drained, { to: 'STOPPED', by: 'user' }).after;
+  assert.equal(userStop.restart, undefined);
+  assert.equal(userStop.restartDue, undefined);
+});
