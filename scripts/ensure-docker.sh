@@ -22,8 +22,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 echo "Starting dockerd (vfs, --bridge=none) ..."
-mkdir -p /var/log
-nohup dockerd --storage-driver=vfs --bridge=none --iptables=false >/var/log/cube-dockerd.log 2>&1 &
+mkdir -p /var/log /var/run
+# Recorded so the chaos tests can restart this dockerd (and only one the project started).
+echo "--storage-driver=vfs --bridge=none --iptables=false" >/var/run/cube-dockerd.args
+nohup dockerd --storage-driver=vfs --bridge=none --iptables=false >>/var/log/cube-dockerd.log 2>&1 &
+echo $! >/var/run/cube-dockerd.pid
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then echo "dockerd is up"; exit 0; fi
   sleep 1

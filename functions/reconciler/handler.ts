@@ -11,13 +11,29 @@ const sweepIntervalMs = Math.max(
   Number(process.env.CUBE_RECONCILER_SWEEP_INTERVAL_MS) || 10_000,
 );
 
+/** Since when sweeps have succeeded without a break (module state survives warm invocations). */
+let healthySince: number | undefined;
+
+async function sweep() {
+  const deps = getDeps();
+  const now = new Date();
+  try {
+    healthySince ??= now.getTime();
+    const mayMarkDown = now.getTime() - healthySince >= deps.config.heartbeatTtlMs;
+    return await reconcile(deps, { now, mayMarkDown });
+  } catch (error) {
+    healthySince = undefined;
+    throw error;
+  }
+}
+
 // EventBridge fires at most once a minute; in AWS one invocation sweeps several times
 // (CUBE_RECONCILER_SWEEPS) so a lost worker is noticed within seconds, not a minute.
 export const handler = middy().handler(async () => {
   const reports = [];
   for (let i = 0; i < sweeps; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, sweepIntervalMs));
-    const report = await reconcile(getDeps());
+    const report = await sweep();
     if (Object.values(report).some((n) => n > 0))
       console.log(`reconciler: ${JSON.stringify(report)}`);
     reports.push(report);

@@ -24,7 +24,17 @@ export interface ReconcileReport {
   pendingNudged: number;
 }
 
-export async function reconcile(deps: Deps, now = new Date()): Promise<ReconcileReport> {
+export interface ReconcileOptions {
+  now?: Date;
+  /**
+   * False right after the reconciler itself could not reach AWS: workers were cut off too,
+   * and deserve a heartbeat TTL to report back before they are declared DOWN.
+   */
+  mayMarkDown?: boolean;
+}
+
+export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const now = options.now ?? new Date();
   const report: ReconcileReport = {
     workersDown: 0,
     tasksLost: 0,
@@ -32,7 +42,7 @@ export async function reconcile(deps: Deps, now = new Date()): Promise<Reconcile
     runResent: 0,
     pendingNudged: 0,
   };
-  const workers = await markSilentWorkersDown(deps, now, report);
+  const workers = await markSilentWorkersDown(deps, now, report, options.mayMarkDown ?? true);
   const held = await deps.tasks.listByState(['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING']);
   for (const task of held) {
     const worker = task.workerId ? workers.get(task.workerId) : undefined;
@@ -74,10 +84,12 @@ async function markSilentWorkersDown(
   deps: Deps,
   now: Date,
   report: ReconcileReport,
+  mayMarkDown: boolean,
 ): Promise<Map<string, WorkerRecord>> {
   const workers = new Map<string, WorkerRecord>();
   for (const worker of await deps.workers.list()) {
-    if (worker.state === 'READY' && age(worker.heartbeatAt, now) > deps.config.heartbeatTtlMs) {
+    const silent = age(worker.heartbeatAt, now) > deps.config.heartbeatTtlMs;
+    if (mayMarkDown && worker.state === 'READY' && silent) {
       if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
         report.workersDown++;
         console.log(

@@ -1,12 +1,18 @@
 // Places one PENDING task: read, decide with core's placeTask, reserve atomically (task ->
-// SCHEDULED and the worker's allocation in one transaction), then nudge the worker.
+// SCHEDULED and the worker's allocation and host ports in one transaction), then nudge the
+// worker.
 import { CapacityExhaustedError, ConflictError } from '../../core/errors.js';
 import type { ScheduleMessage } from '../../core/messages.js';
 import {
+  candidateLimitFor,
   DEFAULT_POLICY,
+  groupOf,
+  hostPortsOf,
   type PlacementContext,
   placeTask,
+  policyRegistry,
   type RoundRobinCursor,
+  TaskGroups,
 } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
@@ -14,6 +20,31 @@ import type { Deps } from '../shared/deps.js';
 /** Workers read once per batch; reservations made in the batch are applied to it locally. */
 export interface WorkerSnapshot {
   workers: WorkerRecord[];
+  /** Where task groups are, counted on first need in the batch (spread policies only). */
+  groups?: TaskGroups;
+}
+
+/** States in which a task sits on a worker and counts for spreading its group. */
+const PLACED_STATES = ['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING'] as const;
+
+/** Counts the placed tasks of every group once per batch, for policies that spread. */
+export async function taskGroupsFor(deps: Deps, snapshot: WorkerSnapshot): Promise<TaskGroups> {
+  snapshot.groups ??= TaskGroups.fromTasks(
+    await deps.tasks.listByState(PLACED_STATES),
+    snapshot.workers,
+  );
+  return snapshot.groups;
+}
+
+/**
+ * A rescheduled task avoids the workers it failed or was lost on (Nomad does the same), as
+ * long as another worker is there to take it.
+ */
+function avoidPrevious(task: TaskRecord, workers: WorkerRecord[]): WorkerRecord[] {
+  const previous = task.previousWorkerIds;
+  if (!previous || previous.length === 0) return workers;
+  const others = workers.filter((w) => !previous.includes(w.id));
+  return others.length > 0 ? others : workers;
 }
 
 export type PlacementOutcome = 'placed' | 'pending' | 'obsolete';
@@ -31,14 +62,24 @@ export async function placePendingTask(
   if (!stillPending(task, message)) return 'obsolete';
 
   const policy = task.spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
+  const taskGroups = policyRegistry.has(policy) && policyRegistry.compiled(policy).usesTaskGroups
+    ? await taskGroupsFor(deps, snapshot)
+    : undefined;
   let candidates = snapshot.workers;
   for (let race = 0; race <= MAX_RACES; race++) {
     const ctx: PlacementContext = {
       now: new Date(),
       heartbeatTtlMs: deps.config.heartbeatTtlMs,
       roundRobin: cursor,
+      ...(taskGroups ? { taskGroups } : {}),
     };
-    const decision = placeTask(task.spec, candidates, policy, ctx);
+    const limit = candidateLimitFor(candidates.length, policy);
+    if (limit !== undefined) ctx.candidateLimit = limit;
+    let decision = placeTask(task.spec, avoidPrevious(task, candidates), policy, ctx);
+    // Nothing fits away from the previous workers: explain against every worker.
+    if (!decision.worker && task.previousWorkerIds?.length) {
+      decision = placeTask(task.spec, candidates, policy, ctx);
+    }
     if (!decision.worker) {
       // Report a placement failure once, not on every retry: only write when it changed.
       if (task.reason !== decision.reason) {
@@ -58,6 +99,7 @@ export async function placePendingTask(
         patch: { workerId: decision.worker.id, placement: decision.explanation },
       });
       applyReservation(snapshot, scheduled);
+      snapshot.groups?.add(groupOf(scheduled.spec), decision.worker);
       await deps.queues.sendToWorker(decision.worker.queueUrl, {
         kind: 'run',
         taskId: scheduled.id,
@@ -107,5 +149,9 @@ function applyReservation(snapshot: WorkerSnapshot, task: TaskRecord): void {
     diskBytes: worker.allocated.diskBytes + r.diskBytes,
     tasks: worker.allocated.tasks + 1,
   };
-  snapshot.workers = snapshot.workers.map((w) => (w.id === worker.id ? { ...w, allocated } : w));
+  const ports = hostPortsOf(task.spec);
+  const usedPorts =
+    ports.length > 0 ? [...(worker.usedPorts ?? []), ...ports].sort() : worker.usedPorts;
+  const next: WorkerRecord = { ...worker, allocated, ...(usedPorts ? { usedPorts } : {}) };
+  snapshot.workers = snapshot.workers.map((w) => (w.id === worker.id ? next : w));
 }

@@ -54,11 +54,15 @@ export interface TestCluster {
   cubeJson<T>(args: string[]): Promise<T>;
   /** Starts a separate `cube worker` process against this cluster. */
   startWorker(name: string, args?: string[]): ChildProcess;
+  /** kill -9 of `cube up` (the emulator it uses is the suite's, so state survives). */
+  killControlPlane(): Promise<void>;
+  /** Starts `cube up` again over the same namespace (and port, when fixed). */
+  restartControlPlane(): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -70,47 +74,85 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
   });
 }
 
+export interface TestClusterOptions {
+  /** Reuse a namespace (to restart a control plane over the same tables). */
+  prefix?: string;
+  /** Fixed API port, so workers keep reaching a restarted control plane. */
+  port?: number;
+  /** Extra environment for `cube up` and the workers it or the test starts. */
+  env?: Record<string, string>;
+  /** Run with the product's default intervals (for benchmarks), not the tests' quicker ones. */
+  defaults?: boolean;
+}
+
 /** `cube up` in its own namespace against the suite's emulator (AWS_ENDPOINT_URL). */
-export async function startTestCluster(label: string, upArgs: string[] = []): Promise<TestCluster> {
+export async function startTestCluster(
+  label: string,
+  upArgs: string[] = [],
+  options: TestClusterOptions = {},
+): Promise<TestCluster> {
   if (!process.env.AWS_ENDPOINT_URL) throw new Error('call ensureEmulator() first');
-  const prefix = uniquePrefix(label);
+  const prefix = options.prefix ?? uniquePrefix(label);
   const configHome = mkdtempSync(join(tmpdir(), 'cube-test-'));
   const env: Record<string, string> = {
     XDG_CONFIG_HOME: configHome,
     CUBE_PREFIX: prefix,
-    CUBE_HEARTBEAT_INTERVAL_MS: '2000',
-    CUBE_API_URL: '',
-    CUBE_TOKEN: '',
+    ...(options.defaults ? {} : { CUBE_HEARTBEAT_INTERVAL_MS: '2000' }),
+    ...options.env,
   };
-  delete env.CUBE_API_URL;
-  delete env.CUBE_TOKEN;
-  const up = spawn(
-    process.execPath,
-    [CUBE, 'up', '--port', '0', '--reconcile-interval', '3', ...upArgs],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const baseEnv = { ...process.env };
+  delete baseEnv.CUBE_API_URL;
+  delete baseEnv.CUBE_TOKEN;
   let output = '';
-  up.stdout.on('data', (c: Buffer) => {
-    output += c;
-  });
-  up.stderr.on('data', (c: Buffer) => {
-    output += c;
-  });
-  const deadline = Date.now() + 60_000;
-  while (!/Press Ctrl-C/.test(output)) {
-    if (up.exitCode !== null || Date.now() > deadline) {
-      up.kill('SIGKILL');
-      throw new Error(`cube up did not start:\n${output}`);
+  const port = options.port ?? 0;
+
+  const startUp = async () => {
+    const up = spawn(
+      process.execPath,
+      [
+        CUBE,
+        'up',
+        '--port',
+        String(port),
+        ...(options.defaults ? [] : ['--reconcile-interval', '3']),
+        ...upArgs,
+      ],
+      { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const mark = output.length;
+    up.stdout.on('data', (c: Buffer) => {
+      output += c;
+    });
+    up.stderr.on('data', (c: Buffer) => {
+      output += c;
+    });
+    const deadline = Date.now() + 60_000;
+    while (!/Press Ctrl-C/.test(output.slice(mark))) {
+      if (up.exitCode !== null || Date.now() > deadline) {
+        up.kill('SIGKILL');
+        throw new Error(`cube up did not start:\n${output.slice(mark)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const apiUrl = /API:\s+(\S+)/.exec(output)![1]!;
-  const token = /Token:\s+(\S+)/.exec(output)![1]!;
+    const started = output.slice(mark);
+    return {
+      up,
+      apiUrl: /API:\s+(\S+)/.exec(started)![1]!,
+      token: /Token:\s+(\S+)/.exec(started)![1]!,
+    };
+  };
+
+  let current = await startUp();
   const workers: ChildProcess[] = [];
-  const cube = (args: string[], timeoutMs?: number) => runCube(args, env, timeoutMs);
-  return {
-    apiUrl,
-    token,
+  const cube = (args: string[], timeoutMs?: number) =>
+    runCube(args, { ...env, CUBE_API_URL: current.apiUrl, CUBE_TOKEN: current.token }, timeoutMs);
+  const cluster: TestCluster = {
+    get apiUrl() {
+      return current.apiUrl;
+    },
+    get token() {
+      return current.token;
+    },
     prefix,
     env,
     cube,
@@ -124,8 +166,18 @@ export async function startTestCluster(label: string, upArgs: string[] = []): Pr
     startWorker: (name, args = []) => {
       const child = spawn(
         process.execPath,
-        [CUBE, 'worker', '--name', name, '--api-url', apiUrl, '--token', token, ...args],
-        { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        [
+          CUBE,
+          'worker',
+          '--name',
+          name,
+          '--api-url',
+          current.apiUrl,
+          '--token',
+          current.token,
+          ...args,
+        ],
+        { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (c: Buffer) => {
         output += `[${name}] ${c}`;
@@ -136,12 +188,22 @@ export async function startTestCluster(label: string, upArgs: string[] = []): Pr
       workers.push(child);
       return child;
     },
+    killControlPlane: async () => {
+      await stopChild(current.up, 'SIGKILL');
+    },
+    restartControlPlane: async () => {
+      if (current.up.exitCode === null && current.up.signalCode === null) {
+        await stopChild(current.up, 'SIGKILL');
+      }
+      current = await startUp();
+    },
     logs: () => output,
     stop: async () => {
       await Promise.all(workers.map((w) => stopChild(w)));
-      await stopChild(up, 'SIGINT');
+      await stopChild(current.up, 'SIGINT');
     },
   };
+  return cluster;
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time runs out. */
