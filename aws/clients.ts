@@ -2,6 +2,7 @@
 // AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { countRequests } from './requestCounter.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface AwsClients {
@@ -18,10 +19,13 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
 export function createAwsClients(): AwsClients {
-  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: region() }), {
+  const raw = new DynamoDBClient({ region: region() });
+  countRequests(raw, 'dynamodb');
+  const ddb = DynamoDBDocumentClient.from(raw, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
   const sqs = new SQSClient({ region: region() });
+  countRequests(sqs, 'sqs');
   return { ddb, sqs };
 }
 
