@@ -1,0 +1,121 @@
+// Exactly which DynamoDB and SQS actions each part of Cube calls, read from the code that
+// calls them (aws/*.ts through functions/ and worker/). One table here, turned into IAM
+// statements by controlPlane.ts, so a new store call means one new line in one place.
+//
+// DynamoDB transactions (TaskStore.create/write) are authorised per item as PutItem and
+// UpdateItem; there is no TransactWriteItems IAM action.
+
+export type TableKey = 'tasks' | 'workers' | 'events' | 'tokens';
+export type IndexKey = 'tasks/byState' | 'tasks/byRestart';
+export type DynamoAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:Scan';
+export type SqsAction =
+  | 'sqs:CreateQueue'
+  | 'sqs:GetQueueUrl'
+  | 'sqs:SendMessage'
+  | 'sqs:ReceiveMessage'
+  | 'sqs:DeleteMessage';
+
+export interface Access {
+  tables: Partial<Record<TableKey, DynamoAction[]>>;
+  indexes: Partial<Record<IndexKey, DynamoAction[]>>;
+  /** The scheduling queue (its URL is passed in, so GetQueueUrl is never needed). */
+  schedulingQueue: SqsAction[];
+  /** Its dead-letter queue (URL passed in as CUBE_SCHEDULING_DLQ_URL). */
+  schedulingDlq: SqsAction[];
+  /** Every queue named `<prefix>-worker-*`. */
+  workerQueues: SqsAction[];
+}
+
+/** A transition: the task (conditional Put), the worker's allocation (Update), the event. */
+const TRANSITION = {
+  tasks: ['dynamodb:PutItem'],
+  workers: ['dynamodb:UpdateItem'],
+  events: ['dynamodb:PutItem'],
+} as const;
+
+export const API_ACCESS: Access = {
+  tables: {
+    // bearerAuth -> verify; /v1/tokens -> issue (put), list (scan), revoke (update)
+    tokens: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+    // get/require, create + transition (stop, drain), listAll
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:Scan'],
+    // stop/drain -> get, /v1/nodes -> list, /v1/workers -> register (get + put),
+    // cordon/uncordon (update), releases
+    workers: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', ...TRANSITION.workers],
+    // create/transition events, GET /v1/tasks/{id} timeline
+    events: [...TRANSITION.events, 'dynamodb:Query'],
+  },
+  // ?state= listings, drain's tasks on a worker
+  indexes: { 'tasks/byState': ['dynamodb:Query'] },
+  // submit, drain -> applyDueRestart
+  schedulingQueue: ['sqs:SendMessage'],
+  schedulingDlq: [],
+  // /v1/workers -> ensureWorkerQueue; stop/drain -> sendToWorker
+  workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage'],
+};
+
+export const SCHEDULER_ACCESS: Access = {
+  tables: {
+    // placePendingTask: get, notePending (conditional Put), transition to SCHEDULED
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks],
+    // the batch's snapshot (list), a lost race's re-read (get), the reservation (update)
+    workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers],
+    events: [...TRANSITION.events],
+  },
+  // placed tasks (spread and task-group plugins read them)
+  indexes: { 'tasks/byState': ['dynamodb:Query'] },
+  // Receiving from the scheduling queue is granted by the SQS event source itself.
+  schedulingQueue: [],
+  // a malformed nudge goes straight to the dead-letter queue (Queues.sendToDeadLetter)
+  schedulingDlq: ['sqs:SendMessage'],
+  workerQueues: ['sqs:SendMessage'],
+};
+
+export const RECONCILER_ACCESS: Access = {
+  tables: {
+    // due restarts re-read the task; every repair is a transition
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks],
+    // list, markDown (update), re-read after a lost markDown race, restarts' workers.get
+    workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers],
+    events: [...TRANSITION.events],
+  },
+  indexes: {
+    'tasks/byState': ['dynamodb:Query'],
+    // TaskStore.dueRestarts scans the sparse restart index
+    'tasks/byRestart': ['dynamodb:Scan'],
+  },
+  schedulingQueue: ['sqs:SendMessage'],
+  schedulingDlq: [],
+  workerQueues: ['sqs:SendMessage'],
+};
+
+/**
+ * A worker host registers over the HTTPS API (which creates its queue and record), then
+ * talks to AWS directly: its queue, its tasks' transitions, its heartbeat.
+ */
+export const WORKER_ACCESS: Access = {
+  tables: {
+    // run/stop/exit handlers and local reconcile: get + transition; health (update)
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:UpdateItem'],
+    // heartbeat and capacity releases (update); in-place restarts read the worker (get)
+    workers: ['dynamodb:GetItem', ...TRANSITION.workers],
+    events: [...TRANSITION.events],
+  },
+  indexes: {
+    // localReconcile lists the tasks that should have containers
+    'tasks/byState': ['dynamodb:Query'],
+    // taskRestart picks up planned restarts after a worker restart
+    'tasks/byRestart': ['dynamodb:Scan'],
+  },
+  // aws/restarts.ts: a restart that cannot happen in place is placed again
+  schedulingQueue: ['sqs:SendMessage'],
+  schedulingDlq: [],
+  // queueLoop: long-poll and delete on its own queue (IAM cannot tell one worker's queue
+  // from another's: the id is derived at registration, so the prefix is the narrowest)
+  workerQueues: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+};

@@ -1,0 +1,18 @@
+// The CDK app (cdk.json runs it). Settings come from context, e.g.
+//   npx cdk deploy -c stackName=Cube -c prefix=cube -c removalPolicy=destroy
+//   cdklocal deploy -c frontDoor=function-url   (LocalStack's free image: no API Gateway v2)
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { CubeStack } from './stack.js';
+
+const app = new App();
+const context = (key: string) => app.node.tryGetContext(key) as string | undefined;
+
+new CubeStack(app, context('stackName') ?? 'Cube', {
+  // Account and region from the CLI's profile when there is one; synth works without.
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  prefix: context('prefix') ?? 'cube',
+  removalPolicy:
+    context('removalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  frontDoor: context('frontDoor') === 'function-url' ? 'function-url' : 'http-api',
+});
+app.synth();

@@ -1,0 +1,342 @@
+// The control plane on AWS as one construct: the tables provision.ts creates locally, the
+// scheduling queue with its dead-letter queue and alarm, the three functions, the HTTP API,
+// the reconciler's schedule, and the managed policy a worker host needs.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { controlPlaneConfig } from '../aws/config.js';
+import { SCHEDULING_MAX_RECEIVES, tableDefinitions } from '../aws/provision.js';
+import {
+  type Access,
+  API_ACCESS,
+  type IndexKey,
+  RECONCILER_ACCESS,
+  SCHEDULER_ACCESS,
+  type TableKey,
+  WORKER_ACCESS,
+} from './access.js';
+
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface CubeControlPlaneProps {
+  /** Names the worker queues (`<prefix>-worker-*`) and worker ids. Default `cube`. */
+  prefix?: string;
+  /** What happens to the tables when the stack is deleted. Default RETAIN. */
+  removalPolicy?: RemovalPolicy;
+  /** Where the dead-letter alarm notifies, if anywhere. */
+  alarmTopic?: sns.ITopic;
+  /** Extra CUBE_* settings for every function (CUBE_DEFAULT_POLICY, heartbeat TTL...). */
+  environment?: Record<string, string>;
+  /**
+   * The API's front door: an API Gateway HTTP API (default), or a Lambda function URL for
+   * LocalStack's free image, which has no API Gateway v2. Both send payload format 2.0,
+   * and the function checks bearer tokens itself either way.
+   */
+  frontDoor?: 'http-api' | 'function-url';
+}
+
+export class CubeControlPlane extends Construct {
+  readonly tables: Record<TableKey, dynamodb.Table>;
+  readonly schedulingQueue: sqs.Queue;
+  readonly schedulingDlq: sqs.Queue;
+  readonly dlqAlarm: cloudwatch.Alarm;
+  readonly api?: HttpApi;
+  /** CUBE_API_URL: the HTTP API's endpoint or the function URL. */
+  readonly apiUrl: string;
+  readonly functions: Record<'api' | 'scheduler' | 'reconciler', NodejsFunction>;
+  readonly workerPolicy: iam.ManagedPolicy;
+  readonly prefix: string;
+
+  constructor(scope: Construct, id: string, props: CubeControlPlaneProps = {}) {
+    super(scope, id);
+    const prefix = props.prefix ?? 'cube';
+    if (!/^[a-zA-Z0-9_-]{1,40}$/.test(prefix)) {
+      throw new Error(`prefix ${JSON.stringify(prefix)}: use 1-40 letters, digits, - or _`);
+    }
+    this.prefix = prefix;
+    const config = controlPlaneConfig({ CUBE_PREFIX: prefix });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    // The same keys and indexes as `cube up` creates, read from the one definition.
+    const definitions = tableDefinitions(config);
+    const names: Record<TableKey, string> = {
+      tasks: config.tasksTable,
+      workers: config.workersTable,
+      events: config.eventsTable,
+      tokens: config.tokensTable,
+    };
+    const table = (key: TableKey) => {
+      const definition = definitions.find((d) => d.TableName === names[key])!;
+      return new dynamodb.Table(this, `${capitalise(key)}Table`, {
+        ...tableShape(definition),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy,
+      });
+    };
+    this.tables = {
+      tasks: table('tasks'),
+      workers: table('workers'),
+      events: table('events'),
+      tokens: table('tokens'),
+    };
+    const tasksDefinition = definitions.find((d) => d.TableName === names.tasks)!;
+    for (const gsi of tasksDefinition.GlobalSecondaryIndexes ?? []) {
+      this.tables.tasks.addGlobalSecondaryIndex(indexShape(gsi, tasksDefinition));
+    }
+
+    // Named as provision.ts names them (the code's fallback finds the DLQ as `<name>-dlq`).
+    this.schedulingDlq = new sqs.Queue(this, 'SchedulingDlq', {
+      queueName: `${config.schedulingQueueName}-dlq`,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    this.schedulingQueue = new sqs.Queue(this, 'SchedulingQueue', {
+      queueName: config.schedulingQueueName,
+      // At least the scheduler's timeout, as Lambda requires of an event source queue.
+      visibilityTimeout: Duration.seconds(30),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.schedulingDlq, maxReceiveCount: SCHEDULING_MAX_RECEIVES },
+      enforceSSL: true,
+    });
+    // Anything here is a nudge that failed five times: a person should look.
+    this.dlqAlarm = new cloudwatch.Alarm(this, 'SchedulingDlqAlarm', {
+      alarmDescription: 'Cube scheduling nudges are being dead-lettered',
+      metric: this.schedulingDlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      this.dlqAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    }
+
+    const environment: Record<string, string> = {
+      ...props.environment,
+      CUBE_PREFIX: prefix,
+      CUBE_TASKS_TABLE: this.tables.tasks.tableName,
+      CUBE_WORKERS_TABLE: this.tables.workers.tableName,
+      CUBE_EVENTS_TABLE: this.tables.events.tableName,
+      CUBE_TOKENS_TABLE: this.tables.tokens.tableName,
+      CUBE_SCHEDULING_QUEUE_URL: this.schedulingQueue.queueUrl,
+      CUBE_SCHEDULING_QUEUE_NAME: this.schedulingQueue.queueName,
+      CUBE_SCHEDULING_DLQ_URL: this.schedulingDlq.queueUrl,
+      CUBE_WORKER_QUEUE_PREFIX: config.workerQueuePrefix,
+      NODE_OPTIONS: '--enable-source-maps',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const workerQueuesArn = Stack.of(this).formatArn({
+      service: 'sqs',
+      resource: `${config.workerQueuePrefix}*`,
+    });
+    const statements = (access: Access) =>
+      accessStatements(access, this.tables, {
+        schedulingQueue: this.schedulingQueue.queueArn,
+        schedulingDlq: this.schedulingDlq.queueArn,
+        workerQueues: workerQueuesArn,
+      });
+
+    this.functions = {
+      api: this.lambda('Api', 'functions/api/handler.ts', {
+        environment,
+        timeout: Duration.seconds(29),
+        statements: statements(API_ACCESS),
+      }),
+      scheduler: this.lambda('Scheduler', 'functions/scheduler/handler.ts', {
+        environment,
+        timeout: Duration.seconds(20),
+        statements: statements(SCHEDULER_ACCESS),
+      }),
+      // EventBridge fires once a minute; one run sweeps several times within it.
+      reconciler: this.lambda('Reconciler', 'functions/reconciler/handler.ts', {
+        environment: {
+          CUBE_RECONCILER_SWEEPS: '5',
+          CUBE_RECONCILER_SWEEP_INTERVAL_MS: '10000',
+          ...environment,
+        },
+        timeout: Duration.seconds(90),
+        statements: statements(RECONCILER_ACCESS),
+      }),
+    };
+
+    this.functions.scheduler.addEventSource(
+      new SqsEventSource(this.schedulingQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    new events.Rule(this, 'ReconcilerSchedule', {
+      description: 'Runs the Cube reconciler every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new eventTargets.LambdaFunction(this.functions.reconciler, { retryAttempts: 0 })],
+    });
+
+    if (props.frontDoor === 'function-url') {
+      const url = this.functions.api.addFunctionUrl({
+        authType: lambda.FunctionUrlAuthType.NONE,
+      });
+      this.apiUrl = url.url;
+    } else {
+      this.api = new HttpApi(this, 'HttpApi', { description: 'Cube control plane API' });
+      const integration = new HttpLambdaIntegration('ApiIntegration', this.functions.api);
+      for (const path of ['/v1', '/v1/{proxy+}']) {
+        this.api.addRoutes({ path, methods: [HttpMethod.ANY], integration });
+      }
+      this.apiUrl = this.api.apiEndpoint;
+    }
+
+    this.workerPolicy = new iam.ManagedPolicy(this, 'WorkerPolicy', {
+      description: 'What a Cube worker host may do: its queue, its tasks, its heartbeat',
+      statements: statements(WORKER_ACCESS),
+    });
+  }
+
+  private lambda(
+    id: string,
+    entry: string,
+    options: {
+      environment: Record<string, string>;
+      timeout: Duration;
+      statements: iam.PolicyStatement[];
+    },
+  ): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose logs actions apply to "*".
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    for (const statement of options.statements) role.addToPolicy(statement);
+    return new NodejsFunction(this, id, {
+      entry: join(PROJECT_ROOT, entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      // nodejs20.x is deprecated on Lambda (2026-04-30) and cannot be created after
+      // 2027-02-01; the code runs on Node 20 locally and on 22 here.
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: options.timeout,
+      environment: options.environment,
+      role,
+      logGroup,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // Bundle the pinned AWS SDK rather than take whichever one the runtime carries.
+        externalModules: [],
+        // Some bundled CommonJS code calls require() for Node built-ins.
+        banner:
+          "import { createRequire as __cubeCreateRequire } from 'node:module'; const require = __cubeCreateRequire(import.meta.url);",
+        forceDockerBundling: false,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+  }
+}
+
+/** IAM statements for an access table: one per resource, never a wildcard action. */
+export function accessStatements(
+  access: Access,
+  tables: Record<TableKey, dynamodb.ITable>,
+  queues: Record<'schedulingQueue' | 'schedulingDlq' | 'workerQueues', string>,
+): iam.PolicyStatement[] {
+  const out: iam.PolicyStatement[] = [];
+  const allow = (actions: string[], resource: string) => {
+    if (actions.length > 0) {
+      out.push(new iam.PolicyStatement({ actions: [...new Set(actions)], resources: [resource] }));
+    }
+  };
+  for (const [key, actions] of Object.entries(access.tables) as [TableKey, string[]][]) {
+    allow(actions, tables[key].tableArn);
+  }
+  for (const [key, actions] of Object.entries(access.indexes) as [IndexKey, string[]][]) {
+    const [tableKey, index] = key.split('/') as [TableKey, string];
+    allow(actions, `${tables[tableKey].tableArn}/index/${index}`);
+  }
+  allow(access.schedulingQueue, queues.schedulingQueue);
+  allow(access.schedulingDlq, queues.schedulingDlq);
+  allow(access.workerQueues, queues.workerQueues);
+  return out;
+}
+
+type KeyAttribute = dynamodb.Attribute;
+
+function attribute(definition: CreateTableCommandInput, name: string): KeyAttribute {
+  const type = definition.AttributeDefinitions?.find(
+    (a) => a.AttributeName === name,
+  )?.AttributeType;
+  const types = {
+    S: dynamodb.AttributeType.STRING,
+    N: dynamodb.AttributeType.NUMBER,
+    B: dynamodb.AttributeType.BINARY,
+  };
+  if (!type) throw new Error(`${definition.TableName}: no attribute definition for ${name}`);
+  return { name, type: types[type] };
+}
+
+function keys(
+  definition: CreateTableCommandInput,
+  schema: { AttributeName?: string; KeyType?: string }[] | undefined,
+): { partitionKey: KeyAttribute; sortKey?: KeyAttribute } {
+  const hash = schema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+  const range = schema?.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+  if (!hash) throw new Error(`${definition.TableName}: no partition key`);
+  return {
+    partitionKey: attribute(definition, hash),
+    ...(range ? { sortKey: attribute(definition, range) } : {}),
+  };
+}
+
+function tableShape(definition: CreateTableCommandInput) {
+  return keys(definition, definition.KeySchema);
+}
+
+function indexShape(
+  gsi: NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>[number],
+  definition: CreateTableCommandInput,
+): dynamodb.GlobalSecondaryIndexProps {
+  const projection = {
+    ALL: dynamodb.ProjectionType.ALL,
+    KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+    INCLUDE: dynamodb.ProjectionType.INCLUDE,
+  }[gsi.Projection?.ProjectionType ?? 'ALL'];
+  return {
+    indexName: gsi.IndexName!,
+    ...keys(definition, gsi.KeySchema),
+    projectionType: projection,
+    ...(gsi.Projection?.NonKeyAttributes
+      ? { nonKeyAttributes: gsi.Projection.NonKeyAttributes }
+      : {}),
+  };
+}
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
