@@ -2,8 +2,8 @@
 // AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { countRequests } from './requestCounter.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { countRequests } from './requestCounter.js';
 
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;

@@ -28,7 +28,7 @@ npx tsc --noEmit -p tsconfig.json
 
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   PORT="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  .venv/bin/python -m moto.server -H 127.0.0.1 -p "$PORT" >/tmp/cube-test-moto.log 2>&1 &
+  .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$PORT" >/tmp/cube-test-moto.log 2>&1 &
   MOTO_PID=$!
   trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
   export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT"

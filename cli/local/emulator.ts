@@ -47,7 +47,9 @@ export async function startEmulator(port = 0): Promise<RunningEmulator> {
     throw new Error('the AWS emulator is not installed: run `bash scripts/setup-emulator.sh`');
   }
   const chosen = port || (await freePort());
-  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)], {
+  // moto's server with DynamoDB writes serialised, as DynamoDB does (scripts/moto_server.py).
+  const server = join(PROJECT_ROOT, 'scripts', 'moto_server.py');
+  const child = spawn(python, [server, '-H', '127.0.0.1', '-p', String(chosen)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

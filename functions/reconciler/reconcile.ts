@@ -33,7 +33,10 @@ export interface ReconcileOptions {
   mayMarkDown?: boolean;
 }
 
-export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+export async function reconcile(
+  deps: Deps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileReport> {
   const now = options.now ?? new Date();
   const report: ReconcileReport = {
     workersDown: 0,
