@@ -12,8 +12,16 @@ export interface ControlPlaneConfig {
   schedulingQueueName: string;
   /** Set in AWS by the stack; locally resolved from the queue name. */
   schedulingQueueUrl?: string;
+  /** Where the scheduler puts messages it cannot parse; else `<scheduling queue>-dlq`. */
+  schedulingDlqUrl?: string;
+  /** Tasks may run privileged (`CUBE_ALLOW_PRIVILEGED=1`). */
+  allowPrivileged: boolean;
+  /** Tasks may bind-mount host paths (`CUBE_ALLOW_HOST_MOUNTS=1`). */
+  allowHostMounts: boolean;
   workerQueuePrefix: string;
   defaultPolicy?: string;
+  /** Scheduler plugin modules loaded at cold start (`CUBE_SCHEDULER_PLUGINS`, comma-separated). */
+  schedulerPlugins: string[];
   heartbeatTtlMs: number;
   heartbeatIntervalMs: number;
   /** A SCHEDULED task older than this with no worker progress gets its run message again. */
@@ -36,8 +44,15 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     tokensTable: env.CUBE_TOKENS_TABLE ?? `${prefix}-tokens`,
     schedulingQueueName: env.CUBE_SCHEDULING_QUEUE_NAME ?? `${prefix}-scheduling`,
     schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
+    schedulingDlqUrl: env.CUBE_SCHEDULING_DLQ_URL || undefined,
+    allowPrivileged: env.CUBE_ALLOW_PRIVILEGED === '1',
+    allowHostMounts: env.CUBE_ALLOW_HOST_MOUNTS === '1',
     workerQueuePrefix: env.CUBE_WORKER_QUEUE_PREFIX ?? `${prefix}-worker-`,
     defaultPolicy: env.CUBE_DEFAULT_POLICY || undefined,
+    schedulerPlugins: (env.CUBE_SCHEDULER_PLUGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 10_000),
     heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 3_000),
     scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
@@ -70,5 +85,11 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
   };
   if (config.schedulingQueueUrl) env.CUBE_SCHEDULING_QUEUE_URL = config.schedulingQueueUrl;
   if (config.defaultPolicy) env.CUBE_DEFAULT_POLICY = config.defaultPolicy;
+  if (config.schedulingDlqUrl) env.CUBE_SCHEDULING_DLQ_URL = config.schedulingDlqUrl;
+  if (config.allowPrivileged) env.CUBE_ALLOW_PRIVILEGED = '1';
+  if (config.allowHostMounts) env.CUBE_ALLOW_HOST_MOUNTS = '1';
+  if (config.schedulerPlugins.length > 0) {
+    env.CUBE_SCHEDULER_PLUGINS = config.schedulerPlugins.join(',');
+  }
   return env;
 }

@@ -20,15 +20,55 @@ const WORKER_QUEUE_ATTRIBUTES = {
 
 export class Queues {
   private schedulingUrl: string | undefined;
+  private deadLetterUrl: string | undefined;
 
   constructor(
     private readonly sqs: SQSClient,
     private readonly config: Pick<
       ControlPlaneConfig,
       'schedulingQueueName' | 'schedulingQueueUrl' | 'workerQueuePrefix'
-    >,
+    > &
+      Partial<Pick<ControlPlaneConfig, 'schedulingDlqUrl'>>,
   ) {
     this.schedulingUrl = config.schedulingQueueUrl;
+    this.deadLetterUrl = config.schedulingDlqUrl;
+  }
+
+  /** The scheduling queue's dead-letter queue (`<scheduling queue>-dlq` unless configured). */
+  async schedulingDeadLetterUrl(): Promise<string> {
+    if (!this.deadLetterUrl) {
+      const out = await this.sqs.send(
+        new GetQueueUrlCommand({ QueueName: `${this.config.schedulingQueueName}-dlq` }),
+      );
+      this.deadLetterUrl = out.QueueUrl!;
+    }
+    return this.deadLetterUrl;
+  }
+
+  /**
+   * Puts a message that can never be handled (malformed, say) straight into the scheduling
+   * dead-letter queue, with the reason as an attribute, instead of letting it be received
+   * and failed again until the redrive policy moves it.
+   */
+  async sendToDeadLetter(body: string, reason: string): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await this.schedulingDeadLetterUrl(),
+        // An empty body cannot be sent; a placeholder keeps the evidence that one arrived.
+        MessageBody: body.length > 0 ? body : '(empty message body)',
+        // Attributes count towards SQS's 256 KiB limit: a body near it goes without one.
+        ...(Buffer.byteLength(body) < 250 * 1024
+          ? {
+              MessageAttributes: {
+                'cube-dead-letter-reason': {
+                  DataType: 'String',
+                  StringValue: reason.slice(0, 1024),
+                },
+              },
+            }
+          : {}),
+      }),
+    );
   }
 
   async schedulingQueueUrl(): Promise<string> {

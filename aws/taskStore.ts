@@ -9,6 +9,7 @@ import {
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CapacityExhaustedError, ConflictError, NotFoundError } from '../core/errors.js';
 import {
@@ -16,7 +17,7 @@ import {
   type TransitionRequest,
   transitionTask,
 } from '../core/taskStateMachine.js';
-import type { TaskEvent, TaskRecord, TaskState } from '../core/types.js';
+import type { TaskEvent, TaskHealth, TaskRecord, TaskState } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 import { capacityUpdate } from './workerStore.js';
 
@@ -215,6 +216,42 @@ export class TaskStore {
           ConditionExpression: '#version = :version',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':version': task.version },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConflictError(`task ${task.id} changed since version ${task.version}`);
+      }
+      throw error;
+    }
+    return next;
+  }
+
+  /**
+   * Records a health status change on a task without a state change (a worker writes it only
+   * when the status changes, not on every probe). Conditional on the version, like a transition.
+   */
+  async noteHealth(task: TaskRecord, health: TaskHealth): Promise<TaskRecord> {
+    const next: TaskRecord = {
+      ...task,
+      health,
+      version: task.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.tasksTable,
+          Key: { id: task.id },
+          UpdateExpression: 'SET health = :health, #version = :next, updatedAt = :at',
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':health': health,
+            ':next': next.version,
+            ':at': next.updatedAt,
+            ':version': task.version,
+          },
         }),
       );
     } catch (error) {

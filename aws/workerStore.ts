@@ -29,6 +29,8 @@ interface WorkerItem {
   freeCpuMillis: number;
   freeMemoryBytes: number;
   freeDiskBytes: number;
+  /** String set of `tcp/8080`; absent when empty (DynamoDB has no empty sets). */
+  usedPorts?: Set<string>;
   queueUrl: string;
   registeredAt: string;
   heartbeatAt: string;
@@ -54,6 +56,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
       diskBytes: item.allocDiskBytes,
       tasks: item.allocTasks,
     },
+    ...(item.usedPorts && item.usedPorts.size > 0 ? { usedPorts: [...item.usedPorts].sort() } : {}),
     queueUrl: item.queueUrl,
     registeredAt: item.registeredAt,
     heartbeatAt: item.heartbeatAt,
@@ -82,12 +85,27 @@ export function capacityUpdate(table: string, change: CapacityChange) {
     values[':ready'] = 'READY';
     values[':false'] = false;
   }
+  // Host ports move with the allocation: a reservation also needs each port absent.
+  const ports = change.ports ?? [];
+  let portsUpdate = '';
+  if (ports.length > 0) {
+    values[':ports'] = new Set(ports);
+    if (change.kind === 'reserve') {
+      ports.forEach((port, i) => {
+        values[`:p${i}`] = port;
+        condition += ` AND NOT contains(usedPorts, :p${i})`;
+      });
+      portsUpdate = ', usedPorts :ports';
+    } else {
+      portsUpdate = ' DELETE usedPorts :ports';
+    }
+  }
   return {
     TableName: table,
     Key: { id: change.workerId },
     UpdateExpression:
       'ADD allocCpuMillis :c, allocMemoryBytes :m, allocDiskBytes :d, allocTasks :t, ' +
-      'freeCpuMillis :nc, freeMemoryBytes :nm, freeDiskBytes :nd',
+      `freeCpuMillis :nc, freeMemoryBytes :nm, freeDiskBytes :nd${portsUpdate}`,
     ConditionExpression: condition,
     ...(change.kind === 'reserve' ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
     ExpressionAttributeValues: values,
@@ -164,6 +182,8 @@ export class WorkerStore {
         freeCpuMillis: reg.capacity.cpuMillis - alloc.cpuMillis,
         freeMemoryBytes: reg.capacity.memoryBytes - alloc.memoryBytes,
         freeDiskBytes: reg.capacity.diskBytes - alloc.diskBytes,
+        // Held by its placed tasks, like the allocation (guarded by the same condition).
+        ...(existing?.usedPorts ? { usedPorts: new Set(existing.usedPorts) } : {}),
         queueUrl: reg.queueUrl,
         registeredAt: existing?.registeredAt ?? at,
         heartbeatAt: at,
@@ -246,6 +266,28 @@ export class WorkerStore {
       return true;
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** Cordoned workers keep their tasks but take no new ones (the reservation checks it too). */
+  async setCordoned(id: string, cordoned: boolean): Promise<WorkerRecord> {
+    try {
+      const out = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.workersTable,
+          Key: { id },
+          UpdateExpression: 'SET cordoned = :c',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':c': cordoned },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toWorkerRecord(out.Attributes as WorkerItem);
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') {
+        throw new NotFoundError('worker', id);
+      }
       throw error;
     }
   }

@@ -1,6 +1,13 @@
 // A small typed client for the control plane's HTTP API (/v1, JSON, bearer token).
 import type { TaskSpecInput } from '../core/taskSpec.js';
-import type { TaskEvent, TaskRecord, TaskState, WorkerRecord } from '../core/types.js';
+import type {
+  PlacementExplanation,
+  TaskEvent,
+  TaskRecord,
+  TaskState,
+  TokenScope,
+  WorkerRecord,
+} from '../core/types.js';
 
 /** The server answered with a non-2xx status; `message` is the server's own text. */
 export class ApiError extends Error {
@@ -27,6 +34,37 @@ export class AmbiguousTaskIdError extends Error {
 export interface TaskDetail {
   task: TaskRecord;
   events: TaskEvent[];
+}
+
+export type NodeAction = 'cordon' | 'uncordon' | 'drain';
+
+export interface NodeActionResult {
+  node: WorkerRecord;
+  /** drain only: tasks sent away, and tasks it found already leaving or done. */
+  stopping?: string[];
+  skipped?: string[];
+}
+
+export interface DryRunResult {
+  policy: string;
+  placed: boolean;
+  workerId?: string;
+  workerName?: string;
+  score?: number;
+  reason: string;
+  explanation: PlacementExplanation;
+}
+
+/** A token as the API shows it: never its hash or secret. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  createdAt: string;
+  expiresAt?: string;
+  revoked: boolean;
+  revokedAt?: string;
+  expired: boolean;
 }
 
 export interface ApiClientOptions {
@@ -81,6 +119,37 @@ export class ApiClient {
 
   async listNodes(): Promise<WorkerRecord[]> {
     return (await this.request<{ nodes: WorkerRecord[] }>('GET', '/nodes')).nodes;
+  }
+
+  /** Cordon, uncordon or drain a worker, by id or name (admin token). */
+  async nodeAction(action: NodeAction, idOrName: string): Promise<NodeActionResult> {
+    return this.request<NodeActionResult>(
+      'POST',
+      `/nodes/${encodeURIComponent(idOrName)}/${action}`,
+    );
+  }
+
+  /** Where a spec would be placed now, and why; places nothing. */
+  async dryRunSchedule(body: TaskSpecInput): Promise<DryRunResult> {
+    return this.request<DryRunResult>('POST', '/schedule/dry-run', body);
+  }
+
+  /** Creates a token (admin); the secret is in this answer only. */
+  async createToken(body: {
+    name: string;
+    scope: TokenScope;
+    expiresInHours?: number;
+  }): Promise<{ token: TokenInfo; secret: string }> {
+    return this.request<{ token: TokenInfo; secret: string }>('POST', '/tokens', body);
+  }
+
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.request<{ tokens: TokenInfo[] }>('GET', '/tokens')).tokens;
+  }
+
+  async revokeToken(id: string): Promise<TokenInfo> {
+    return (await this.request<{ token: TokenInfo }>('DELETE', `/tokens/${encodeURIComponent(id)}`))
+      .token;
   }
 
   /**

@@ -3,12 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { Builtins, Cli, UsageError } from 'clipanion';
 import { InspectCommand } from './commands/inspect.js';
+import { NodeCordonCommand, NodeDrainCommand, NodeUncordonCommand } from './commands/node.js';
 import { NodesCommand } from './commands/nodes.js';
 import { PsCommand } from './commands/ps.js';
 import { RunCommand } from './commands/run.js';
+import { ScheduleCommand } from './commands/schedule.js';
 import { StopCommand } from './commands/stop.js';
+import { TokenCreateCommand, TokenListCommand, TokenRevokeCommand } from './commands/token.js';
 import { UpCommand } from './commands/up.js';
 import { WorkerCommand } from './commands/worker.js';
+import { WorkerInstallCommand, WorkerUninstallCommand } from './commands/workerInstall.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 
 function packageVersion(): string {
@@ -34,7 +38,16 @@ export function buildCli(): Cli {
     InspectCommand,
     StopCommand,
     NodesCommand,
+    NodeCordonCommand,
+    NodeUncordonCommand,
+    NodeDrainCommand,
+    ScheduleCommand,
+    TokenCreateCommand,
+    TokenListCommand,
+    TokenRevokeCommand,
     WorkerCommand,
+    WorkerInstallCommand,
+    WorkerUninstallCommand,
     UpCommand,
     Builtins.HelpCommand,
     Builtins.VersionCommand,
@@ -44,7 +57,19 @@ export function buildCli(): Cli {
   return cli;
 }
 
-const TOP_LEVEL = ['run', 'ps', 'inspect', 'stop', 'nodes', 'worker', 'up'];
+const TOP_LEVEL = [
+  'run',
+  'ps',
+  'inspect',
+  'stop',
+  'nodes',
+  'node',
+  'schedule',
+  'token',
+  'tokens',
+  'worker',
+  'up',
+];
 
 // clipanion does not export this class from its entry point; it is recognised by name.
 interface UnknownSyntaxError extends Error {

@@ -18,6 +18,18 @@ export interface RunFlags {
   network?: string;
   restart?: string;
   scheduler?: string;
+  constraint?: string[];
+  /** A health check command, run with `sh -c` inside the container. */
+  healthCmd?: string;
+  /** An HTTP health check: `PORT` or `PORT/path`. */
+  healthHttp?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  stopSignal?: string;
+  stopTimeout?: string;
+  maxReschedules?: string;
 }
 
 const NETWORKS: readonly NetworkMode[] = ['bridge', 'host', 'none'];
@@ -52,7 +64,95 @@ export function buildTaskRequest(
     body.restart = flags.restart;
   }
   if (flags.scheduler !== undefined) body.scheduler = flags.scheduler;
+  // Checked by the API (core/scheduler/constraints.ts), which names the bad one.
+  if (flags.constraint && flags.constraint.length > 0) body.constraints = [...flags.constraint];
+  const healthCheck = parseHealthCheck(flags);
+  if (healthCheck) body.healthCheck = healthCheck;
+  if (flags.stopSignal !== undefined) body.stopSignal = parseSignal(flags.stopSignal);
+  if (flags.stopTimeout !== undefined) {
+    body.stopTimeout = parseSeconds('--stop-timeout', flags.stopTimeout);
+  }
+  if (flags.maxReschedules !== undefined) {
+    body.maxReschedules = parseCount('--max-reschedules', flags.maxReschedules, 0);
+  }
   return body;
+}
+
+type HealthCheckInput = NonNullable<TaskSpecInput['healthCheck']>;
+
+/** The health check flags; the timing flags need --health-cmd or --health-http. */
+export function parseHealthCheck(flags: RunFlags): HealthCheckInput | undefined {
+  const timing = {
+    '--health-interval': flags.healthInterval,
+    '--health-timeout': flags.healthTimeout,
+    '--health-retries': flags.healthRetries,
+    '--health-start-period': flags.healthStartPeriod,
+  };
+  if (flags.healthCmd === undefined && flags.healthHttp === undefined) {
+    const given = Object.entries(timing).find(([, value]) => value !== undefined);
+    if (given) throw new UsageError(`${given[0]} needs --health-cmd or --health-http`);
+    return undefined;
+  }
+  if (flags.healthCmd !== undefined && flags.healthHttp !== undefined) {
+    throw new UsageError('give either --health-cmd or --health-http, not both');
+  }
+  const check: HealthCheckInput = {};
+  if (flags.healthCmd !== undefined) {
+    if (flags.healthCmd.trim() === '') throw new UsageError('--health-cmd must not be empty');
+    check.command = ['sh', '-c', flags.healthCmd];
+  }
+  if (flags.healthHttp !== undefined) check.http = parseHealthHttp(flags.healthHttp);
+  if (flags.healthInterval !== undefined) {
+    check.interval = parseSeconds('--health-interval', flags.healthInterval);
+  }
+  if (flags.healthTimeout !== undefined) {
+    check.timeout = parseSeconds('--health-timeout', flags.healthTimeout);
+  }
+  if (flags.healthRetries !== undefined) {
+    check.retries = parseCount('--health-retries', flags.healthRetries, 1);
+  }
+  if (flags.healthStartPeriod !== undefined) {
+    check.startPeriod = parseSeconds('--health-start-period', flags.healthStartPeriod);
+  }
+  return check;
+}
+
+/** `8080` or `8080/healthz` (a GET of that path on that port; 2xx is healthy). */
+export function parseHealthHttp(text: string): { port: number; path: string } {
+  const match = /^(\d{1,5})(\/\S*)?$/.exec(text.trim());
+  const port = Number(match?.[1]);
+  if (!match || port < 1 || port > 65535) {
+    throw new UsageError(`--health-http '${text}' must look like 8080 or 8080/healthz`);
+  }
+  return { port, path: match[2] ?? '/' };
+}
+
+/** Seconds: `5`, `0.5`, `5s`, `500ms`, `2m`. */
+export function parseSeconds(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m)?$/.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`${flag} must be a duration like 5, 0.5s, 500ms or 2m (got '${text}')`);
+  }
+  const value = Number(match[1]);
+  return match[2] === 'ms' ? value / 1000 : match[2] === 'm' ? value * 60 : value;
+}
+
+function parseCount(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min) {
+    throw new UsageError(`${flag} must be a whole number of at least ${min} (got '${text}')`);
+  }
+  return value;
+}
+
+/** `TERM`, `sigint`, `SIGQUIT` -> `SIGTERM`, `SIGINT`, `SIGQUIT`. */
+export function parseSignal(text: string): string {
+  const upper = text.trim().toUpperCase();
+  const signal = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (!/^SIG[A-Z0-9+-]{2,10}$/.test(signal)) {
+    throw new UsageError(`--stop-signal must be a signal name like SIGTERM or INT (got '${text}')`);
+  }
+  return signal;
 }
 
 /** `K=V` sets K (V may hold '='); a bare `K` copies K from the local environment, as docker does. */

@@ -2,7 +2,13 @@
 // by the API (and later by the OpenAPI document); every error names the field and rule.
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import type { RestartPolicy, TaskSpec } from './types.js';
+import {
+  IMAGE_REFERENCE,
+  IMAGE_REFERENCE_MAX_LENGTH,
+  imageReferenceProblem,
+} from './imageReference.js';
+import { MAX_CONSTRAINTS, parseConstraints } from './scheduler/constraints.js';
+import type { MountSpec, RestartPolicy, TaskSpec } from './types.js';
 import { coresToMillis, parseSize } from './units.js';
 
 export const TASK_DEFAULTS = {
@@ -19,26 +25,68 @@ export const LIMITS = {
   nameLength: 63,
   commandArgs: 256,
   commandArgLength: 4096,
+  /** All of a command's arguments together, in characters. */
+  commandTotalLength: 64 * 1024,
   envVars: 128,
+  envKeyLength: 256,
   envValueLength: 4096,
+  /** All keys and values of env together, in characters. */
+  envTotalLength: 64 * 1024,
   labels: 64,
   labelLength: 256,
   ports: 64,
   maxCpu: 1024,
   maxMemory: 16 * 1024 ** 4,
   maxDisk: 1024 ** 5,
+  capDrop: 64,
+  mounts: 32,
+  pathLength: 1024,
 };
-
-// Docker's reference grammar: [registry[:port]/]path[:tag][@digest], lower-case path.
-const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const domain = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?';
-const IMAGE_REFERENCE = new RegExp(
-  `^${domain}${pathComponent}(?:/${pathComponent})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
-);
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[a-zA-Z0-9]([a-zA-Z0-9._/-]*[a-zA-Z0-9])?$/;
+// `name`, `uid`, `name:group`, `uid:gid` (Docker's --user).
+const USER =
+  /^(?:[a-zA-Z_][a-zA-Z0-9_.-]{0,31}|[0-9]{1,10})(?::(?:[a-zA-Z_][a-zA-Z0-9_.-]{0,31}|[0-9]{1,10}))?$/;
+const CAPABILITY = /^(?:CAP_)?[A-Z][A-Z0-9_]{1,31}$/;
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+
+/** An absolute container or host path without `..` steps or NUL. */
+const absolutePath = z
+  .string()
+  .min(1, 'is required')
+  .max(LIMITS.pathLength)
+  .regex(/^\/[^\0]*$/, 'must be an absolute path')
+  .refine((path) => !path.split('/').includes('..'), 'must not contain .. steps');
+
+const mount = z
+  .strictObject({
+    type: z.enum(['bind', 'volume', 'tmpfs']).default('bind'),
+    source: z.string().max(LIMITS.pathLength).optional(),
+    target: absolutePath,
+    readOnly: z.boolean().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const problem =
+      m.type === 'tmpfs'
+        ? m.source === undefined
+          ? undefined
+          : 'must be absent for a tmpfs mount'
+        : m.source === undefined
+          ? 'is required'
+          : m.type === 'bind'
+            ? absolutePath.safeParse(m.source).success
+              ? undefined
+              : 'must be an absolute host path without .. steps'
+            : VOLUME_NAME.test(m.source)
+              ? undefined
+              : 'must be a volume name (letters, digits, _ . -)';
+    if (problem) ctx.addIssue({ code: 'custom', path: ['source'], message: problem });
+  });
+
+const totalLength = (strings: readonly string[]) =>
+  strings.reduce((sum, text) => sum + text.length, 0);
 
 const size = (max: number) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -108,17 +156,34 @@ export const TaskSpecInput = z.strictObject({
   image: z
     .string()
     .min(1, 'is required')
-    .max(255)
-    .regex(IMAGE_REFERENCE, 'must be a Docker image reference like busybox:1.36'),
-  command: z.array(z.string().max(LIMITS.commandArgLength)).max(LIMITS.commandArgs).optional(),
+    .max(IMAGE_REFERENCE_MAX_LENGTH)
+    .regex(IMAGE_REFERENCE, 'must be a Docker image reference like busybox:1.36')
+    .superRefine((image, ctx) => {
+      const problem = imageReferenceProblem(image);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  command: z
+    .array(z.string().max(LIMITS.commandArgLength))
+    .max(LIMITS.commandArgs)
+    .refine((args) => totalLength(args) <= LIMITS.commandTotalLength, {
+      message: `must be at most ${LIMITS.commandTotalLength} characters in all`,
+    })
+    .optional(),
   env: z
     .record(
-      z.string().regex(ENV_KEY, 'keys must be like NAME_1'),
+      z
+        .string()
+        .max(LIMITS.envKeyLength, `keys must be at most ${LIMITS.envKeyLength} characters`)
+        .regex(ENV_KEY, 'keys must be like NAME_1'),
       z.string().max(LIMITS.envValueLength),
     )
     .refine((env) => Object.keys(env).length <= LIMITS.envVars, {
       message: `at most ${LIMITS.envVars} variables`,
     })
+    .refine((env) => totalLength(Object.entries(env).flat()) <= LIMITS.envTotalLength, {
+      message: `must be at most ${LIMITS.envTotalLength} characters in all`,
+    })
+    .meta({ maxProperties: LIMITS.envVars })
     .optional(),
   cpu: z.number().positive('must be more than 0 cores').max(LIMITS.maxCpu).optional(),
   memory: size(LIMITS.maxMemory).optional(),
@@ -139,8 +204,13 @@ export const TaskSpecInput = z.strictObject({
     .refine((labels) => Object.keys(labels).length <= LIMITS.labels, {
       message: `at most ${LIMITS.labels} labels`,
     })
+    .meta({ maxProperties: LIMITS.labels })
     .optional(),
   scheduler: z.string().regex(NAME, 'must be a policy name').max(LIMITS.nameLength).optional(),
+  constraints: z
+    .array(z.string().max(LIMITS.labelLength * 2))
+    .max(MAX_CONSTRAINTS)
+    .optional(),
   network: z.enum(['bridge', 'host', 'none']).optional(),
   healthCheck: healthCheck.optional(),
   stopSignal: z
@@ -149,6 +219,14 @@ export const TaskSpecInput = z.strictObject({
     .optional(),
   stopTimeout: seconds(3600).optional(),
   maxReschedules: z.number().int().min(0).max(1000).optional(),
+  user: z.string().max(65).regex(USER, 'must be a user like nobody, 1000 or 1000:1000').optional(),
+  readOnlyRootfs: z.boolean().optional(),
+  capDrop: z
+    .array(z.string().regex(CAPABILITY, 'must be a capability like NET_RAW or ALL'))
+    .max(LIMITS.capDrop)
+    .optional(),
+  privileged: z.boolean().optional(),
+  mounts: z.array(mount).max(LIMITS.mounts).optional(),
 });
 export type TaskSpecInput = z.input<typeof TaskSpecInput>;
 
@@ -162,6 +240,8 @@ export function toValidationError(error: z.ZodError): ValidationError {
     return new ValidationError([field, ...issue.keys].filter(Boolean).join('.'), 'unknown field');
   }
   if (issue.code === 'invalid_type' && rule.includes('received undefined')) rule = 'is required';
+  // A record key's own rule (e.g. `keys must be like NAME_1`), not zod's generic text.
+  if (issue.code === 'invalid_key' && issue.issues[0]) rule = issue.issues[0].message;
   return new ValidationError(field, rule);
 }
 
@@ -185,6 +265,25 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     if (seen.has(key)) throw new ValidationError('ports', `host port ${key} is listed twice`);
     seen.add(key);
   }
+  // Stored in canonical spelling (`zone in (a,b)`), which is also the reason text.
+  const constraints = parseConstraints(spec.constraints ?? []).map((c) => c.text);
+  const targets = new Set<string>();
+  for (const m of spec.mounts ?? []) {
+    if (targets.has(m.target)) {
+      throw new ValidationError('mounts', `target ${m.target} is mounted twice`);
+    }
+    targets.add(m.target);
+  }
+  const mounts = (spec.mounts ?? []).map(
+    (m): MountSpec => ({
+      type: m.type,
+      ...(m.source !== undefined ? { source: m.source } : {}),
+      target: m.target,
+      readOnly: m.readOnly ?? false,
+    }),
+  );
+  // Stored without CAP_ and once each, the way Docker reports them.
+  const capDrop = [...new Set((spec.capDrop ?? []).map((c) => c.replace(/^CAP_/, '')))];
   const restart = parseRestartPolicy(spec.restart ?? 'never')!;
   if (spec.maxReschedules !== undefined) restart.maxReschedules = spec.maxReschedules;
   const h = spec.healthCheck;
@@ -203,6 +302,7 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     restart,
     labels: spec.labels ?? {},
     ...(spec.scheduler ? { scheduler: spec.scheduler } : {}),
+    ...(constraints.length > 0 ? { constraints } : {}),
     network,
     ...(h
       ? {
@@ -218,5 +318,10 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
       : {}),
     stopSignal: spec.stopSignal ?? TASK_DEFAULTS.stopSignal,
     stopTimeoutSeconds: spec.stopTimeout ?? TASK_DEFAULTS.stopTimeoutSeconds,
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
+    ...(capDrop.length > 0 ? { capDrop } : {}),
+    ...(spec.privileged ? { privileged: true } : {}),
+    ...(mounts.length > 0 ? { mounts } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // refuses transitions the table does not allow and says what capacity the move reserves
 // or releases, so the store can apply both in one atomic write.
 import { InvalidTransitionError } from './errors.js';
+import { hostPortsOf } from './scheduler/ports.js';
 import type { Allocation, TaskEvent, TaskRecord, TaskState } from './types.js';
 
 const ALLOWED: Record<TaskState, readonly TaskState[]> = {
@@ -48,6 +49,8 @@ export function isFinal(state: TaskState): boolean {
 export interface CapacityChange {
   workerId: string;
   delta: Allocation;
+  /** Host ports (`tcp/8080`) taken with a reservation or given back with a release. */
+  ports?: string[];
   /** Reservations must fit the worker's capacity; releases never fail. */
   kind: 'reserve' | 'release';
 }
@@ -78,6 +81,11 @@ function allocationOf(task: TaskRecord, sign: 1 | -1): Allocation {
     diskBytes: sign * r.diskBytes,
     tasks: sign,
   };
+}
+
+function portsOf(task: TaskRecord): { ports?: string[] } {
+  const ports = hostPortsOf(task.spec);
+  return ports.length > 0 ? { ports: [...ports] } : {};
 }
 
 /** Computes a task's next record. Pure: the caller writes it conditionally on `before.version`. */
@@ -123,10 +131,20 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
   const held = holdsCapacity(task.state);
   const holds = holdsCapacity(to);
   if (held && task.workerId && (!holds || after.workerId !== task.workerId)) {
-    capacity.push({ workerId: task.workerId, delta: allocationOf(task, -1), kind: 'release' });
+    capacity.push({
+      workerId: task.workerId,
+      delta: allocationOf(task, -1),
+      ...portsOf(task),
+      kind: 'release',
+    });
   }
   if (holds && after.workerId && (!held || after.workerId !== task.workerId)) {
-    capacity.push({ workerId: after.workerId, delta: allocationOf(after, 1), kind: 'reserve' });
+    capacity.push({
+      workerId: after.workerId,
+      delta: allocationOf(after, 1),
+      ...portsOf(after),
+      kind: 'reserve',
+    });
   }
   if (holds && !after.workerId) {
     throw new InvalidTransitionError(task.id, task.state, to);

@@ -71,6 +71,20 @@ export interface PlannedRestart {
   at: string;
 }
 
+/**
+ * A filesystem mounted into a task's container. `bind` mounts a host path (a host mount,
+ * refused unless the control plane allows host mounts), `volume` a named Docker volume,
+ * `tmpfs` an empty in-memory directory.
+ */
+export interface MountSpec {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** Host path (bind) or volume name (volume); absent for tmpfs. */
+  source?: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
 /** A task spec after validation and normalisation (sizes in bytes, cpu in millicores). */
 export interface TaskSpec {
   name: string;
@@ -83,11 +97,22 @@ export interface TaskSpec {
   labels: Record<string, string>;
   /** Scheduling policy name; absent means the control plane's default. */
   scheduler?: string;
+  /** Placement constraints on worker labels, e.g. `zone in (a,b)` (core/scheduler/constraints.ts). */
+  constraints?: string[];
   network: NetworkMode;
   healthCheck?: HealthCheckSpec;
   /** Signal sent first on stop; SIGKILL follows after stopTimeoutSeconds. */
   stopSignal: string;
   stopTimeoutSeconds: number;
+  /** Container user, `name|uid[:group|gid]`; absent means the image's own. */
+  user?: string;
+  /** Mount the container's root filesystem read-only. */
+  readOnlyRootfs?: boolean;
+  /** Linux capabilities to drop, upper case without CAP_ (e.g. NET_RAW), or ALL. */
+  capDrop?: string[];
+  /** Privileged mode; refused unless the control plane allows it (CUBE_ALLOW_PRIVILEGED). */
+  privileged?: boolean;
+  mounts?: MountSpec[];
 }
 
 /** Why a placement failed, counted per reason at the time (Nomad-style). */
@@ -172,6 +197,8 @@ export interface WorkerRecord {
   cordoned: boolean;
   capacity: Resources;
   allocated: Allocation;
+  /** Host ports its placed tasks hold, as `tcp/8080`; reserved with the allocation. */
+  usedPorts?: string[];
   queueUrl: string;
   registeredAt: string;
   heartbeatAt: string;

@@ -6,9 +6,11 @@ import { type AwsClients, awsClients } from '../aws/clients.js';
 import { Queues } from '../aws/queues.js';
 import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
-import type { WorkerMessage } from '../core/messages.js';
+import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
+import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { followContainerEvents, handleContainerDied } from './containerEvents.js';
 import { DockerRuntime } from './dockerRuntime.js';
+import { HealthMonitors } from './healthMonitor.js';
 import { HostMetricsSampler, runHeartbeat } from './heartbeat.js';
 import { dockerDataRoot } from './hostCapacity.js';
 import {
@@ -18,10 +20,12 @@ import {
 } from './localReconcile.js';
 import { runQueueLoop } from './queueLoop.js';
 import type { WorkerControlPlaneConfig } from './registration.js';
+import { RestartTimers } from './restartTimers.js';
 import { handleRun } from './runTask.js';
 import { handleStop } from './stopTask.js';
 import { TaskLocks } from './taskLocks.js';
-import { sleep } from './timing.js';
+import { adoptPlannedRestarts, carryOutRestart } from './taskRestart.js';
+import { retryUntilDone, sleep } from './timing.js';
 import type { WorkerContext } from './workerContext.js';
 
 export interface WorkerAgentOptions {
@@ -29,7 +33,12 @@ export interface WorkerAgentOptions {
   queueUrl: string;
   config: Pick<
     WorkerControlPlaneConfig,
-    'tasksTable' | 'workersTable' | 'eventsTable' | 'heartbeatIntervalMs'
+    | 'tasksTable'
+    | 'workersTable'
+    | 'eventsTable'
+    | 'heartbeatIntervalMs'
+    | 'restart'
+    | 'schedulingQueueUrl'
   >;
   docker: Docker;
   clients?: AwsClients;
@@ -38,6 +47,7 @@ export interface WorkerAgentOptions {
   reregister?: () => Promise<void>;
   heartbeatIntervalMs?: number;
   reconcileIntervalMs?: number;
+  /** Stop timeout for containers without a task record (orphans); tasks bring their own. */
   stopTimeoutSeconds?: number;
   pullTimeoutMs?: number;
   /** Long-poll wait of the queue loop (SQS allows 0..20 s). */
@@ -68,6 +78,30 @@ async function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
 /** How long a clean shutdown waits for the task handling already under way. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
+/**
+ * The worker's queues: it only receives from and deletes on its own queue, and nudges the
+ * scheduler after handing a task back. A control plane that does not name its scheduling
+ * queue leaves that nudge to the reconciler's sweep of PENDING tasks.
+ */
+class WorkerQueues extends Queues {
+  constructor(
+    sqs: AwsClients['sqs'],
+    private readonly knownSchedulingUrl: string | undefined,
+    private readonly log: (line: string) => void,
+  ) {
+    super(sqs, {
+      schedulingQueueName: '',
+      workerQueuePrefix: '',
+      ...(knownSchedulingUrl ? { schedulingQueueUrl: knownSchedulingUrl } : {}),
+    });
+  }
+
+  override async sendSchedule(message: ScheduleMessage, delaySeconds = 0): Promise<void> {
+    if (this.knownSchedulingUrl) return super.sendSchedule(message, delaySeconds);
+    this.log(`task ${message.taskId}: no scheduling queue known; the reconciler will place it`);
+  }
+}
+
 export async function startWorkerAgent(options: WorkerAgentOptions): Promise<WorkerAgent> {
   const log = options.log ?? (() => {});
   const clients = options.clients ?? awsClients();
@@ -79,8 +113,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   };
   const tasks = new TaskStore(clients.ddb, tableConfig);
   const workers = new WorkerStore(clients.ddb, tableConfig);
-  // A worker only receives from and deletes on the queue URL it was given.
-  const queues = new Queues(clients.sqs, { schedulingQueueName: '', workerQueuePrefix: '' });
+  const queues = new WorkerQueues(clients.sqs, config.schedulingQueueUrl, log);
   const runtime = new DockerRuntime(docker, workerId, {
     log,
     ...(options.stopTimeoutSeconds !== undefined
@@ -88,15 +121,6 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       : {}),
     ...(options.pullTimeoutMs !== undefined ? { pullTimeoutMs: options.pullTimeoutMs } : {}),
   });
-  const context: WorkerContext = {
-    workerId,
-    by: `worker:${workerId}`,
-    tasks,
-    runtime,
-    locks: new TaskLocks(),
-    log,
-  };
-
   const controller = new AbortController();
   const { signal } = controller;
   const background = new Set<Promise<unknown>>();
@@ -107,6 +131,21 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     background.add(tracked);
   };
 
+  // The timers and monitors need the context they belong to: filled in right below.
+  const context = {
+    workerId,
+    by: `worker:${workerId}`,
+    tasks,
+    workers,
+    queues,
+    restartSettings: config.restart ?? RESTART_DEFAULTS,
+    runtime,
+    locks: new TaskLocks(),
+    log,
+  } as Omit<WorkerContext, 'restarts' | 'health'> as WorkerContext;
+  context.restarts = new RestartTimers((taskId) => carryOutRestart(context, taskId), track);
+  context.health = new HealthMonitors(context, track);
+
   let reconciling: Promise<LocalReconcileReport> | undefined;
   const reconcileNow = () => {
     reconciling ??= reconcileLocal(context).finally(() => {
@@ -115,18 +154,42 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     return reconciling;
   };
 
+  /** A reconcile pass in the background, e.g. when Docker or the control plane is back. */
+  const resync = (why: string) =>
+    track(
+      reconcileNow().then((report) => {
+        if (Object.values(report).some((n) => n > 0)) log(`${why}: ${JSON.stringify(report)}`);
+      }),
+      `reconcile (${why})`,
+    );
+
   // Events first, so no exit happens unseen between the first reconcile and the stream.
   let connected!: () => void;
   const firstConnection = new Promise<void>((resolve) => {
     connected = resolve;
   });
+  let connections = 0;
   const events = followContainerEvents({
     docker,
     workerId,
     signal,
     log,
-    onConnected: () => connected(),
-    onDie: (died) => track(handleContainerDied(context, died), `recording exit of ${died.taskId}`),
+    onConnected: () => {
+      connected();
+      // A reopened stream (Docker restarted, say) may have missed exits: look again.
+      if (connections++ > 0) resync('reconcile after the Docker events stream reopened');
+    },
+    // An exit that cannot be written now (control plane unreachable) is retried until it is;
+    // the container stays until then, so the reconciler could re-derive it from Docker too.
+    onDie: (died) =>
+      track(
+        retryUntilDone(() => handleContainerDied(context, died), {
+          signal,
+          log,
+          what: `recording the exit of task ${died.taskId} attempt ${died.attempt}`,
+        }),
+        `recording exit of ${died.taskId}`,
+      ),
   });
   await raceTimeout(firstConnection, 5_000);
 
@@ -137,6 +200,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   } catch (error) {
     log(`startup reconcile failed: ${(error as Error).message}`);
   }
+  track(adoptPlannedRestarts(context), 'adopting planned restarts');
 
   const handle = async (message: WorkerMessage): Promise<string> =>
     message.kind === 'run' ? handleRun(context, message) : handleStop(context, message);
@@ -158,6 +222,9 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     countRunningTasks: () => runtime.countRunning(),
     log,
     signal,
+    // Back in touch (after an outage, or registered again after being marked DOWN): the
+    // records may have changed meanwhile (tasks taken away, stops requested).
+    onRecovered: () => resync('reconcile after the control plane came back'),
     ...(options.reregister ? { reregister: options.reregister } : {}),
   });
 
@@ -177,6 +244,9 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
 
   const done = (async () => {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    // Planned restarts left now are carried out by the reconciler (or this worker's next start).
+    context.restarts.cancelAll();
+    context.health.stopAll();
     const settled = Promise.allSettled([
       queueLoop,
       events,

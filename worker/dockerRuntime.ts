@@ -2,6 +2,7 @@
 // cube.task-id, cube.attempt and cube.worker, and the name cube-<taskId>-<attempt>, so a
 // duplicate message or a restarted worker finds what already runs instead of starting it
 // again (Docker's name uniqueness is the second guard).
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TaskRecord } from '../core/types.js';
 
@@ -89,6 +90,9 @@ export function containerCreateOptions(
       [LABEL_WORKER]: workerId,
     },
     ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
+    // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
+    StopSignal: spec.stopSignal ?? 'SIGTERM',
+    StopTimeout: stopTimeoutOf(task),
     HostConfig: {
       NetworkMode: spec.network,
       ...(spec.resources.cpuMillis > 0 ? { NanoCpus: spec.resources.cpuMillis * 1e6 } : {}),
@@ -96,6 +100,19 @@ export function containerCreateOptions(
       ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
     },
   };
+}
+
+/** The task's stop timeout in whole seconds (Docker takes integers; round up, never less). */
+export function stopTimeoutOf(task: Pick<TaskRecord, 'spec'>): number {
+  const seconds = task.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  return Math.max(0, Math.ceil(seconds));
+}
+
+/** What a command run inside a container gave back. */
+export interface ExecResult {
+  /** Undefined when it did not finish within the timeout. */
+  exitCode: number | undefined;
+  output: string;
 }
 
 export interface DockerRuntimeOptions {
@@ -132,6 +149,11 @@ export class DockerRuntime {
       `${LABEL_ATTEMPT}=${attempt}`,
     ]);
     return found[0];
+  }
+
+  /** Every container of a task on this worker, whatever the attempt. */
+  async listTask(taskId: string): Promise<CubeContainer[]> {
+    return this.list([`${LABEL_WORKER}=${this.workerId}`, `${LABEL_TASK_ID}=${taskId}`]);
   }
 
   async countRunning(): Promise<number> {
@@ -192,7 +214,10 @@ export class DockerRuntime {
     }
   }
 
-  /** docker stop (SIGTERM, then SIGKILL after the timeout). Gone or stopped already is fine. */
+  /**
+   * docker stop: the container's stop signal (the task's, set at create), then SIGKILL after
+   * the timeout. Gone or stopped already is fine.
+   */
   async stop(containerId: string, timeoutSeconds = this.stopTimeoutSeconds): Promise<void> {
     try {
       await this.docker.getContainer(containerId).stop({ t: timeoutSeconds });
@@ -215,6 +240,53 @@ export class DockerRuntime {
   async stopAndRemove(containerId: string, timeoutSeconds?: number): Promise<void> {
     await this.stop(containerId, timeoutSeconds);
     await this.remove(containerId);
+  }
+
+  /** The address a health check reaches the container at: its first network's IP. */
+  async ipAddress(containerId: string): Promise<string | undefined> {
+    const info = await this.docker.getContainer(containerId).inspect();
+    const settings = info.NetworkSettings as typeof info.NetworkSettings & { IPAddress?: string };
+    const networks = Object.values(settings?.Networks ?? {});
+    return settings?.IPAddress || networks.find((n) => n.IPAddress)?.IPAddress;
+  }
+
+  /** Runs a command inside a running container (docker exec), output trimmed to 4 KiB. */
+  async exec(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+    const exec = await this.docker
+      .getContainer(containerId)
+      .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream & {
+      destroy?: () => void;
+    };
+    let output = '';
+    const collect = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        output = (output + chunk.toString()).slice(-4096);
+        callback();
+      },
+    });
+    this.docker.modem.demuxStream(stream, collect, collect);
+    const finished = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.destroy?.();
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    if (!finished) return { exitCode: undefined, output };
+    // The stream ends as the process does; Docker may take a moment to note its exit code.
+    for (let tries = 0; tries < 20; tries++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) return { exitCode: info.ExitCode, output };
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return { exitCode: undefined, output };
   }
 
   private async list(labels: string[]): Promise<CubeContainer[]> {

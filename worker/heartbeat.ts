@@ -7,7 +7,7 @@ import type { WorkerStore } from '../aws/workerStore.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMetrics } from '../core/types.js';
 import { type FilesystemSize, filesystemFor, listFilesystems } from './hostCapacity.js';
-import { sleep, withTimeout } from './timing.js';
+import { backoffDelay, sleep, withTimeout } from './timing.js';
 
 /** systeminformation can be slow; a slow sample reuses the last value instead of waiting. */
 const SAMPLE_TIMEOUT_MS = 1500;
@@ -57,6 +57,8 @@ export interface HeartbeatOptions {
   countRunningTasks: () => Promise<number>;
   /** Registers the worker again after the control plane refused a heartbeat. */
   reregister?: () => Promise<void>;
+  /** Called when a beat gets through after failures (the control plane is back). */
+  onRecovered?: () => void;
   log: (line: string) => void;
   signal: AbortSignal;
 }
@@ -69,13 +71,21 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
     if (line !== lastFailure) options.log(line);
     lastFailure = line;
   };
+  let failures = 0;
   while (!options.signal.aborted) {
     const ok = await beat({ ...options, log });
-    if (ok && lastFailure !== undefined) {
+    if (ok && failures > 0) {
       options.log('heartbeat recovered');
       lastFailure = undefined;
+      options.onRecovered?.();
     }
-    await sleep(options.intervalMs, options.signal);
+    failures = ok ? 0 : failures + 1;
+    // While failing, beat again sooner (to stay alive once the control plane is back), with
+    // jitter so that a fleet of workers does not hit it all at once.
+    const delay = ok
+      ? options.intervalMs
+      : Math.max(200, backoffDelay(failures, options.intervalMs / 4, options.intervalMs));
+    await sleep(delay, options.signal);
   }
 }
 

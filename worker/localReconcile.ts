@@ -1,12 +1,14 @@
-// What this worker runs vs what the records say, repaired from this side: orphans removed,
-// exits and starts that were missed recorded, lost run messages and stops redone. Runs at
-// start and every ~15 s. (Lost workers and restart policies are the control plane's.)
+// What this worker runs vs what the records say, repaired from this side: orphans removed
+// (the containers of tasks the control plane took away, e.g. while this worker was DOWN),
+// exits and starts that were missed recorded, lost run messages and stops redone, health
+// probes resumed for adopted containers. Runs at start, every ~15 s, and whenever the worker
+// gets back in touch with Docker or the control plane.
 import { ConflictError } from '../core/errors.js';
 import type { TaskRecord } from '../core/types.js';
-import type { CubeContainer } from './dockerRuntime.js';
+import { type CubeContainer, stopTimeoutOf } from './dockerRuntime.js';
 import { runTaskLocked } from './runTask.js';
 import { stopTaskLocked } from './stopTask.js';
-import { recordExit } from './taskExit.js';
+import { recordEnd, recordExit } from './taskExit.js';
 import { CONTAINER_STATES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
 export interface LocalReconcileReport {
@@ -61,7 +63,9 @@ async function reconcileContainer(
       `removing orphan container ${container.id.slice(0, 12)} ` +
         `(task ${container.taskId} attempt ${container.attempt}: ${task?.state ?? 'no record'})`,
     );
-    await ctx.runtime.stopAndRemove(container.id);
+    // Gracefully, as the task asked: it may be another worker's task now, but this copy
+    // still deserves its stop signal.
+    await ctx.runtime.stopAndRemove(container.id, task ? stopTimeoutOf(task) : undefined);
     report.orphansRemoved++;
     return;
   }
@@ -82,15 +86,18 @@ async function reconcileContainer(
   if (exit.running) {
     if (task.state === 'STARTING') {
       try {
-        await ctx.tasks.transition(task, {
+        const running = await ctx.tasks.transition(task, {
           to: 'RUNNING',
           by: ctx.by,
           patch: { containerId: container.id },
         });
         report.markedRunning++;
+        ctx.health.ensure(running, container.id);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
+    } else {
+      ctx.health.ensure(task, container.id);
     }
     return;
   }
@@ -120,16 +127,13 @@ async function reconcileTaskWithoutContainer(
       if ((await stopTaskLocked(ctx, task)) === 'stopped') report.stopsFinished++;
       return;
     case 'RUNNING': {
-      try {
-        await ctx.tasks.transition(task, {
-          to: 'FAILED',
-          by: ctx.by,
-          reason: `container ${task.containerId?.slice(0, 12) ?? ''} disappeared from the worker`,
-        });
-        report.vanished++;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-      }
+      // A failure like any other (no exit code known): its restart policy decides.
+      const ended = await recordEnd(ctx, task, {
+        to: 'FAILED',
+        cause: { kind: 'exit', exitCode: -1 },
+        what: `container ${task.containerId?.slice(0, 12) ?? ''} disappeared from the worker`,
+      });
+      if (ended) report.vanished++;
       return;
     }
     default:

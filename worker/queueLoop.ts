@@ -32,11 +32,15 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
         waitSeconds: options.waitSeconds ?? 20,
         abortSignal: signal,
       });
+      if (failures > 0) log(`receiving from the worker queue works again`);
       failures = 0;
     } catch (error) {
       if (signal.aborted) break;
       failures++;
-      log(`receiving from the worker queue failed: ${(error as Error).message}`);
+      // One line per outage, not one per try.
+      if (failures === 1) {
+        log(`receiving from the worker queue failed, retrying: ${(error as Error).message}`);
+      }
       await sleep(backoffDelay(failures, 500, 15_000), signal);
       continue;
     }

@@ -2,6 +2,7 @@
 // answer names the worker's id (derived from its name, so a restart keeps it), its queue and
 // the tables it writes to. Retried with backoff and jitter while the API cannot be reached.
 import { z } from 'zod';
+import type { RestartSettings } from '../core/restartPolicy.js';
 import type { Resources, WorkerRecord } from '../core/types.js';
 import { backoffDelay, sleep } from './timing.js';
 import { WORKER_VERSION } from './version.js';
@@ -20,6 +21,10 @@ export interface WorkerControlPlaneConfig {
   eventsTable: string;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** Restart limits and backoff (an older control plane sends none: RESTART_DEFAULTS). */
+  restart?: RestartSettings;
+  /** Where a worker nudges the scheduler after handing a task back (a drain, a reschedule). */
+  schedulingQueueUrl?: string;
 }
 
 export interface RegistrationResponse {
@@ -37,6 +42,15 @@ const RegistrationResponseSchema = z.object({
     eventsTable: z.string().min(1),
     heartbeatIntervalMs: z.number().positive(),
     heartbeatTtlMs: z.number().positive(),
+    restart: z
+      .object({
+        maxRestarts: z.number().int().min(0),
+        maxReschedules: z.number().int().min(0),
+        initialDelayMs: z.number().min(0),
+        maxDelayMs: z.number().min(0),
+      })
+      .optional(),
+    schedulingQueueUrl: z.string().min(1).optional(),
   }),
 });
 

@@ -5,9 +5,9 @@
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
-import { dockerErrorMessage, ImageUnavailableError } from './dockerRuntime.js';
+import { dockerErrorMessage, ImageUnavailableError, stopTimeoutOf } from './dockerRuntime.js';
 import { stopTaskLocked } from './stopTask.js';
-import { recordExit } from './taskExit.js';
+import { recordEnd, recordExit } from './taskExit.js';
 import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
 export type RunOutcome =
@@ -43,6 +43,11 @@ export async function runTaskLocked(
 
   let containerId: string;
   try {
+    // One container per task here: an earlier attempt's (a restart, a task given back after
+    // this worker was thought lost) goes before the new one starts.
+    for (const old of await ctx.runtime.listTask(taskId)) {
+      if (old.attempt < attempt) await ctx.runtime.stopAndRemove(old.id, stopTimeoutOf(task));
+    }
     const existing = await ctx.runtime.find(taskId, attempt);
     if (existing) {
       containerId = existing.id;
@@ -111,7 +116,12 @@ async function markRunning(
       return 'obsolete';
     }
     try {
-      await ctx.tasks.transition(current, { to: 'RUNNING', by: ctx.by, patch: { containerId } });
+      const running = await ctx.tasks.transition(current, {
+        to: 'RUNNING',
+        by: ctx.by,
+        patch: { containerId },
+      });
+      ctx.health.ensure(running, containerId);
       ctx.log(`task ${task.id} attempt ${task.attempt}: RUNNING in ${containerId.slice(0, 12)}`);
       return 'running';
     } catch (error) {
@@ -144,19 +154,7 @@ async function settleAfterConflict(
   await ctx.runtime.stopAndRemove(containerId);
 }
 
-/** STARTING -> FAILED with the reason the container could not run. */
+/** STARTING -> FAILED with the reason the container could not run; its policy may retry. */
 async function failStart(ctx: WorkerContext, task: TaskRecord, reason: string): Promise<void> {
-  let current: TaskRecord | undefined = task;
-  for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
-    if (!ownsAttempt(ctx, current, task.attempt) || current.state !== 'STARTING') return;
-    try {
-      await ctx.tasks.transition(current, { to: 'FAILED', by: ctx.by, reason });
-      ctx.log(`task ${task.id} attempt ${task.attempt}: FAILED (${reason})`);
-      return;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      current = await ctx.tasks.get(task.id);
-    }
-  }
-  throw new ConflictError(`task ${task.id} kept changing while its failure was recorded`);
+  await recordEnd(ctx, task, { to: 'FAILED', cause: { kind: 'start-failed' }, what: reason });
 }

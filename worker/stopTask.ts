@@ -1,11 +1,16 @@
-// A user's stop: the API moved the task to STOPPING; this worker stops and removes the
-// container of that attempt, then writes STOPPING -> STOPPED (which releases the capacity).
+// A stop: the API (a user's `cube stop`) or a drain moved the task to STOPPING; this worker
+// stops the container of that attempt gracefully (the task's stop signal, then SIGKILL after
+// its stop timeout) and removes it. The record stays STOPPING until the container is gone.
+// Then a user's stop writes STOPPING -> STOPPED (releasing the capacity), and a drain (the
+// STOPPING record carries a planned restart) hands the task back for placement elsewhere.
+import { applyDueRestart } from '../aws/restarts.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
+import { stopTimeoutOf } from './dockerRuntime.js';
 import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
-export type StopOutcome = 'stopped' | 'obsolete';
+export type StopOutcome = 'stopped' | 'rescheduled' | 'obsolete';
 
 export async function handleStop(
   ctx: WorkerContext,
@@ -21,16 +26,31 @@ export async function handleStop(
 /** Finishes a STOPPING task of this worker. The caller holds the task's lock. */
 export async function stopTaskLocked(ctx: WorkerContext, task: TaskRecord): Promise<StopOutcome> {
   const attempt = task.attempt;
+  ctx.health.stop(task.id);
   let exitCode: number | undefined;
   const container = await ctx.runtime.find(task.id, attempt);
   if (container) {
-    await ctx.runtime.stop(container.id);
+    await ctx.runtime.stop(container.id, stopTimeoutOf(task));
     exitCode = (await ctx.runtime.inspectExit(container.id))?.exitCode;
     await ctx.runtime.remove(container.id);
   }
   let current: TaskRecord | undefined = task;
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
     if (!ownsAttempt(ctx, current, attempt) || current.state !== 'STOPPING') return 'obsolete';
+    if (current.restart) {
+      const outcome = await applyDueRestart(ctx, current, ctx.by);
+      if (outcome.kind === 'rescheduled' || outcome.kind === 'in-place') {
+        ctx.log(`task ${task.id} attempt ${attempt}: drained, ${outcome.task.state} again`);
+        return 'rescheduled';
+      }
+      if (outcome.kind === 'not-due') {
+        // The container is gone; the timer hands it back when the drain's restart is due.
+        ctx.restarts.schedule(task.id, Date.parse(current.restart.at) - Date.now());
+        return 'stopped';
+      }
+      current = await ctx.tasks.get(task.id);
+      continue;
+    }
     try {
       await ctx.tasks.transition(current, {
         to: 'STOPPED',

@@ -37,3 +37,26 @@ export function backoffDelay(
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(random() * ceiling);
 }
+
+/**
+ * Runs `work` until it succeeds or the signal aborts, with jittered backoff between tries:
+ * for writes that must not be lost while the control plane is unreachable. Logs the first
+ * failure of a streak only.
+ */
+export async function retryUntilDone(
+  work: () => Promise<unknown>,
+  options: { signal: AbortSignal; log: (line: string) => void; what: string },
+): Promise<void> {
+  for (let failures = 0; !options.signal.aborted; failures++) {
+    try {
+      await work();
+      if (failures > 0) options.log(`${options.what}: done after ${failures + 1} tries`);
+      return;
+    } catch (error) {
+      if (failures === 0) {
+        options.log(`${options.what} failed, retrying: ${(error as Error).message}`);
+      }
+      await sleep(Math.max(100, backoffDelay(failures + 1, 250, 10_000)), options.signal);
+    }
+  }
+}

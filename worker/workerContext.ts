@@ -1,8 +1,13 @@
 // What every task handler of the worker needs: who it is, where records live, its Docker
-// runtime and the per-task locks of this process.
+// runtime, the per-task locks of this process, and the timers and probes it keeps per task.
+import type { Queues } from '../aws/queues.js';
 import type { TaskStore } from '../aws/taskStore.js';
+import type { WorkerStore } from '../aws/workerStore.js';
+import type { RestartSettings } from '../core/restartPolicy.js';
 import type { TaskRecord, TaskState } from '../core/types.js';
 import type { DockerRuntime } from './dockerRuntime.js';
+import type { HealthMonitors } from './healthMonitor.js';
+import type { RestartTimers } from './restartTimers.js';
 import type { TaskLocks } from './taskLocks.js';
 
 export interface WorkerContext {
@@ -10,8 +15,16 @@ export interface WorkerContext {
   /** The `by` of every transition this worker writes: `worker:<id>`. */
   by: string;
   tasks: TaskStore;
+  /** For carrying out restarts (aws/restarts.ts): the worker's state, the scheduling nudge. */
+  workers: WorkerStore;
+  queues: Queues;
+  restartSettings: RestartSettings;
   runtime: DockerRuntime;
   locks: TaskLocks;
+  /** Planned restarts of this worker's tasks, each carried out when due. */
+  restarts: RestartTimers;
+  /** Health probes of this worker's RUNNING tasks. */
+  health: HealthMonitors;
   log: (line: string) => void;
 }
 

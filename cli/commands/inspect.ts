@@ -1,5 +1,11 @@
 import { Command, Option } from 'clipanion';
-import type { PlacementExplanation, TaskEvent, TaskRecord } from '../../core/types.js';
+import type {
+  HealthCheckSpec,
+  PlacementExplanation,
+  TaskEvent,
+  TaskHealth,
+  TaskRecord,
+} from '../../core/types.js';
 import { CubeCommand, workerNames } from '../baseCommand.js';
 import {
   formatCommand,
@@ -58,9 +64,16 @@ export function renderTask(
     ['Env', Object.keys(task.spec.env).length > 0 ? Object.keys(task.spec.env).join(', ') : '-'],
     ['Labels', formatLabels(task.spec.labels)],
     ['Restart', formatRestart(task)],
+    ['Max reschedules', formatOptional(task.spec.restart.maxReschedules, '(default)')],
+    ['Health check', formatHealthCheck(task.spec.healthCheck)],
+    ['Stop', formatStop(task)],
     ['Scheduler', task.spec.scheduler ?? '(default)'],
     ['State', task.state],
     ['Attempt', String(task.attempt)],
+    ['Restarts', `${task.restartCount} in place, ${task.rescheduleCount ?? 0} rescheduled`],
+    ['Planned restart', task.restart ? `${task.restart.kind} at ${task.restart.at}` : undefined],
+    ['Health', formatHealth(task.health)],
+    ['Previous workers', task.previousWorkerIds?.map(worker).join(', ')],
     ['Worker', worker(task.workerId)],
     ['Container', task.containerId],
     ['Exit code', task.exitCode === undefined ? undefined : String(task.exitCode)],
@@ -92,6 +105,35 @@ export function renderTask(
       .join('\n');
   }
   return out;
+}
+
+const formatOptional = (value: number | undefined, fallback: string) =>
+  value === undefined ? fallback : String(value);
+
+export function formatHealthCheck(check: HealthCheckSpec | undefined): string | undefined {
+  if (!check) return undefined;
+  const probe = check.http
+    ? `GET ${check.http.host ?? ''}:${check.http.port}${check.http.path}`
+    : `exec ${formatCommand(check.command ?? [])}`;
+  return (
+    `${probe} every ${check.intervalSeconds}s, timeout ${check.timeoutSeconds}s, ` +
+    `unhealthy after ${check.retries} failures, start period ${check.startPeriodSeconds}s`
+  );
+}
+
+export function formatHealth(health: TaskHealth | undefined): string | undefined {
+  if (!health) return undefined;
+  const parts: string[] = [health.status];
+  if (health.failingStreak > 0) parts.push(`${health.failingStreak} failing in a row`);
+  if (health.checkedAt) parts.push(`checked ${health.checkedAt}`);
+  const text = parts.length > 1 ? `${parts[0]} (${parts.slice(1).join(', ')})` : parts[0]!;
+  return health.output ? `${text}: ${health.output}` : text;
+}
+
+function formatStop(task: TaskRecord): string {
+  const signal = task.spec.stopSignal ?? 'SIGTERM';
+  const timeout = task.spec.stopTimeoutSeconds ?? 10;
+  return `${signal}, then SIGKILL after ${timeout}s`;
 }
 
 function renderPlacement(p: PlacementExplanation): string {

@@ -1,8 +1,26 @@
-import { Command, Option } from 'clipanion';
+import { Command, Option, UsageError } from 'clipanion';
+import { matchesConstraint, parseConstraint } from '../../core/scheduler/constraints.js';
+import type { WorkerRecord } from '../../core/types.js';
 import { formatCpu, formatSize } from '../../core/units.js';
 import { CubeCommand } from '../baseCommand.js';
-import { formatAge, formatLabels, formatWorkerState } from '../format.js';
+import { formatAge, formatWorkerState } from '../format.js';
 import { formatTable } from '../table.js';
+
+/** `gpu=1,zone=a`: sorted by key, so workers line up and read alike. */
+export function formatNodeLabels(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length === 0 ? '-' : keys.map((k) => `${k}=${labels[k]}`).join(',');
+}
+
+/** Workers whose labels meet every constraint (same syntax as a task's constraints). */
+export function selectNodes(nodes: WorkerRecord[], constraints: readonly string[]): WorkerRecord[] {
+  const parsed = constraints.map((text) => {
+    const c = parseConstraint(text);
+    if (typeof c === 'string') throw new UsageError(`--constraint ${c}`);
+    return c;
+  });
+  return nodes.filter((w) => parsed.every((c) => matchesConstraint(c, w.labels)));
+}
 
 export class NodesCommand extends CubeCommand {
   static override paths = [['nodes']];
@@ -15,6 +33,7 @@ export class NodesCommand extends CubeCommand {
     examples: [
       ['List workers', 'cube nodes'],
       ['Worker records as JSON', 'cube nodes --json'],
+      ['Workers in zone a or b', "cube nodes --constraint 'zone in (a,b)'"],
     ],
   });
 
@@ -22,8 +41,12 @@ export class NodesCommand extends CubeCommand {
     description: 'Print the worker records as a JSON array',
   });
 
+  constraint = Option.Array('--constraint', {
+    description: "Only workers whose labels match, e.g. 'zone=a', 'gpu exists' (repeatable)",
+  });
+
   protected async run(): Promise<number> {
-    const nodes = await this.client().listNodes();
+    const nodes = selectNodes(await this.client().listNodes(), this.constraint ?? []);
     nodes.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
     if (this.json) {
       this.printJson(nodes);
@@ -34,7 +57,7 @@ export class NodesCommand extends CubeCommand {
       w.id,
       w.name,
       formatWorkerState(w),
-      formatLabels(w.labels),
+      formatNodeLabels(w.labels),
       `${formatCpu(w.allocated.cpuMillis)}/${formatCpu(w.capacity.cpuMillis)}`,
       `${formatSize(w.allocated.memoryBytes)}/${formatSize(w.capacity.memoryBytes)}`,
       `${formatSize(w.allocated.diskBytes)}/${formatSize(w.capacity.diskBytes)}`,

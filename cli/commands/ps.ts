@@ -1,5 +1,5 @@
 import { Command, Option, UsageError } from 'clipanion';
-import { TASK_STATES, type TaskState } from '../../core/types.js';
+import { TASK_STATES, type TaskRecord, type TaskState } from '../../core/types.js';
 import { CubeCommand, workerNames } from '../baseCommand.js';
 import { ACTIVE_STATES, formatAge } from '../format.js';
 import { formatTable } from '../table.js';
@@ -11,6 +11,8 @@ export class PsCommand extends CubeCommand {
     details: `
       Without --all, lists the tasks that are pending, placed, starting, running or
       stopping; --all adds COMPLETED, FAILED, STOPPED and LOST ones. Newest first.
+      STATE shows the health of a task with a health check, e.g. RUNNING (healthy);
+      RESTARTS counts its attempts after the first (in place and rescheduled).
     `,
     examples: [
       ['List active tasks', 'cube ps'],
@@ -40,13 +42,14 @@ export class PsCommand extends CubeCommand {
       t.id,
       t.spec.name,
       t.spec.image,
-      t.state,
+      formatStateWithHealth(t),
+      String(t.attempt - 1),
       t.workerId ? (names.get(t.workerId) ?? t.workerId) : '-',
       formatAge(t.createdAt, now),
       t.reason ?? '',
     ]);
     this.context.stdout.write(
-      formatTable(['ID', 'NAME', 'IMAGE', 'STATE', 'WORKER', 'AGE', 'REASON'], rows, {
+      formatTable(['ID', 'NAME', 'IMAGE', 'STATE', 'RESTARTS', 'WORKER', 'AGE', 'REASON'], rows, {
         maxWidths: { NAME: 32, IMAGE: 40, WORKER: 24, REASON: 60 },
       }),
     );
@@ -67,4 +70,14 @@ export class PsCommand extends CubeCommand {
     }
     return this.all ? undefined : ACTIVE_STATES;
   }
+}
+
+/**
+ * `RUNNING (healthy)`: a RUNNING task with a health check shows its health (`starting` until
+ * the first verdict); an ended task shows the verdict that ended it, `FAILED (unhealthy)`.
+ */
+export function formatStateWithHealth(task: TaskRecord): string {
+  if (!task.spec.healthCheck) return task.state;
+  if (task.state === 'RUNNING') return `RUNNING (${task.health?.status ?? 'starting'})`;
+  return task.health?.status === 'unhealthy' ? `${task.state} (unhealthy)` : task.state;
 }

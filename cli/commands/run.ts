@@ -29,6 +29,10 @@ export class RunCommand extends CubeCommand {
         'Set environment, labels, resources and a restart policy',
         'cube run --env MODE=prod --label team=ops --cpu 0.5 --restart on-failure:3 busybox -- sleep 600',
       ],
+      [
+        'Restart a web server that stops answering, stopping it gently',
+        'cube run --network host --health-http 8080/healthz --health-interval 5 --stop-timeout 30 --restart always busybox -- httpd -f -p 8080',
+      ],
       ['Capture the id in a script', 'id=$(cube run busybox -- true)'],
     ],
   });
@@ -51,6 +55,37 @@ export class RunCommand extends CubeCommand {
     description: 'Restart policy: never, always, on-failure[:N]',
   });
   scheduler = Option.String('--scheduler', { description: 'Scheduling policy name' });
+  constraint = Option.Array('--constraint', {
+    description:
+      "Worker label constraint: 'zone=a', 'zone!=a', 'zone in (a,b)', 'gpu exists' (repeatable)",
+  });
+  maxReschedules = Option.String('--max-reschedules', {
+    description: 'Times the task may be placed on another worker after failing (default 5)',
+  });
+  healthCmd = Option.String('--health-cmd', {
+    description: 'Health check command, run with sh -c in the container; exit 0 is healthy',
+  });
+  healthHttp = Option.String('--health-http', {
+    description: 'HTTP health check PORT[/path]: a GET answered 2xx is healthy',
+  });
+  healthInterval = Option.String('--health-interval', {
+    description: 'Seconds between health checks (default 10)',
+  });
+  healthTimeout = Option.String('--health-timeout', {
+    description: 'Seconds a health check may take (default 5)',
+  });
+  healthRetries = Option.String('--health-retries', {
+    description: 'Failures in a row that make the task unhealthy (default 3)',
+  });
+  healthStartPeriod = Option.String('--health-start-period', {
+    description: 'Seconds after start in which failed checks do not count (default 0)',
+  });
+  stopSignal = Option.String('--stop-signal', {
+    description: 'Signal that asks the container to stop (default SIGTERM)',
+  });
+  stopTimeout = Option.String('--stop-timeout', {
+    description: 'Seconds between the stop signal and SIGKILL (default 10)',
+  });
   wait = Option.Boolean('--wait', false, { description: 'Wait until the task runs or fails' });
   timeout = Option.String('--timeout', {
     description: 'Seconds to wait with --wait (default 120)',
@@ -75,6 +110,16 @@ export class RunCommand extends CubeCommand {
         network: this.network,
         restart: this.restart,
         scheduler: this.scheduler,
+        constraint: this.constraint,
+        maxReschedules: this.maxReschedules,
+        healthCmd: this.healthCmd,
+        healthHttp: this.healthHttp,
+        healthInterval: this.healthInterval,
+        healthTimeout: this.healthTimeout,
+        healthRetries: this.healthRetries,
+        healthStartPeriod: this.healthStartPeriod,
+        stopSignal: this.stopSignal,
+        stopTimeout: this.stopTimeout,
       },
       process.env,
     );

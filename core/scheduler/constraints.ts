@@ -13,8 +13,10 @@ export interface Constraint {
   key: string;
   op: ConstraintOp;
   values: readonly string[];
-  /** Canonical spelling, also the filter's reason: `constraint zone in (a,b)`. */
+  /** Canonical spelling: `zone in (a,b)`. */
   text: string;
+  /** The filter's reason, `constraint zone in (a,b)`, built once (the hot loop counts by it). */
+  reason: string;
 }
 
 export const MAX_CONSTRAINTS = 32;
@@ -34,35 +36,33 @@ function canonical(key: string, op: ConstraintOp, values: readonly string[]): st
   return `${key} ${op}`;
 }
 
-const normalOp = (op: string) => op.toLowerCase().replace(/\s+/g, ' ');
+const normalOp = (op: string) => op.toLowerCase().replace(/\s+/g, ' ') as ConstraintOp;
 
 /** Parses one constraint; returns the rule it breaks as a string instead of throwing. */
 export function parseConstraint(text: string): Constraint | string {
   const s = text.trim();
-  let key: string;
-  let op: ConstraintOp;
-  let values: string[] = [];
-  let m = EQUALITY.exec(s);
-  if (m) {
-    key = m[1]!;
-    op = m[2] === '!=' ? '!=' : '=';
-    values = [m[3]!];
-  } else if ((m = SET.exec(s))) {
-    key = m[1]!;
-    op = normalOp(m[2]!) as ConstraintOp;
-    values = m[3]!.split(',').map((v) => v.trim());
+  const eq = EQUALITY.exec(s);
+  if (eq) {
+    const op: ConstraintOp = eq[2] === '!=' ? '!=' : '=';
+    return make(eq[1]!, op, [eq[3]!]);
+  }
+  const set = SET.exec(s);
+  if (set) {
+    const values = set[3]!.split(',').map((v) => v.trim());
     const bad = values.find((v) => !SINGLE_VALUE.test(v));
     if (bad !== undefined) {
       return bad === '' ? `'${s}': empty value in the list` : `'${s}': bad value '${bad}'`;
     }
-    values = [...new Set(values)];
-  } else if ((m = EXISTS.exec(s))) {
-    key = m[1]!;
-    op = normalOp(m[2]!) as ConstraintOp;
-  } else {
-    return `'${s}' ${SYNTAX}`;
+    return make(set[1]!, normalOp(set[2]!), [...new Set(values)]);
   }
-  return { key, op, values, text: canonical(key, op, values) };
+  const exists = EXISTS.exec(s);
+  if (exists) return make(exists[1]!, normalOp(exists[2]!), []);
+  return `'${s}' ${SYNTAX}`;
+}
+
+function make(key: string, op: ConstraintOp, values: string[]): Constraint {
+  const text = canonical(key, op, values);
+  return { key, op, values, text, reason: `constraint ${text}` };
 }
 
 /** Parses and validates a spec's constraints; throws ValidationError on the first bad one. */
@@ -77,7 +77,10 @@ export function parseConstraints(texts: readonly string[], field = 'constraints'
   });
 }
 
-export function matchesConstraint(c: Constraint, labels: Readonly<Record<string, string>>): boolean {
+export function matchesConstraint(
+  c: Constraint,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   const value = Object.hasOwn(labels, c.key) ? labels[c.key] : undefined;
   switch (c.op) {
     case '=':
@@ -95,21 +98,29 @@ export function matchesConstraint(c: Constraint, labels: Readonly<Record<string,
   }
 }
 
-// Parsed constraints per spec array: specs are read once and placed many times.
+// Parsed constraints per spec array: specs are read once and placed many times. The last
+// one is kept apart, since a placement asks for the same task's once per worker.
 const parsedBySpec = new WeakMap<readonly string[], Constraint[]>();
+let lastTexts: readonly string[] | undefined;
+let lastParsed: Constraint[] = [];
 
 function constraintsOf(task: TaskSpec): Constraint[] | undefined {
   const texts = task.constraints;
   if (texts === undefined || texts.length === 0) return undefined;
+  if (texts === lastTexts) return lastParsed;
   let parsed = parsedBySpec.get(texts);
   if (parsed === undefined) {
     // Validated at submit; a stored spec that no longer parses matches nothing.
     parsed = texts.map((t) => {
       const c = parseConstraint(t);
-      return typeof c === 'string' ? { key: '', op: 'exists', values: [], text: t } : c;
+      return typeof c === 'string'
+        ? { key: '', op: 'exists', values: [], text: t, reason: `constraint ${t}` }
+        : c;
     });
     parsedBySpec.set(texts, parsed);
   }
+  lastTexts = texts;
+  lastParsed = parsed;
   return parsed;
 }
 
@@ -119,7 +130,7 @@ export function unmetConstraint(task: TaskSpec, worker: WorkerRecord): string | 
   if (constraints === undefined) return undefined;
   for (let i = 0; i < constraints.length; i++) {
     const c = constraints[i]!;
-    if (!matchesConstraint(c, worker.labels)) return `constraint ${c.text}`;
+    if (!matchesConstraint(c, worker.labels)) return c.reason;
   }
   return undefined;
 }

@@ -1,6 +1,8 @@
 // Feasibility filters. Each returns the reason a person reads in `0/3 workers fit: ...`.
 // Hot path: no allocation, no date parsing per worker.
 import type { TaskSpec, WorkerRecord } from '../types.js';
+import { constraintsMatch, unmetConstraint } from './constraints.js';
+import { hostPortsFree, takenPort } from './ports.js';
 import type { FilterPlugin, PlacementContext } from './types.js';
 
 export const REASON_NOT_READY = 'not ready';
@@ -84,12 +86,22 @@ export const resourcesFit: FilterPlugin = {
   },
 };
 
-/** Order matters: a worker is counted under the first filter that rejects it. */
-export const DEFAULT_FILTERS: readonly FilterPlugin[] = [workerReady, notCordoned, resourcesFit];
+/**
+ * Order matters: a worker is counted under the first filter that rejects it. Constraints
+ * come before resources: a worker outside the asked-for zone is no candidate whatever room
+ * it has, and `constraint zone=b` tells the user more than `insufficient memory` there.
+ */
+export const DEFAULT_FILTERS: readonly FilterPlugin[] = [
+  workerReady,
+  notCordoned,
+  constraintsMatch,
+  resourcesFit,
+  hostPortsFree,
+];
 
 /**
- * The three default filters as one monomorphic call, same reasons, same order. The policy
- * compiler swaps it in for the sequence [workerReady, notCordoned, resourcesFit].
+ * The default filters as one monomorphic call, same reasons, same order. The policy
+ * compiler swaps it in wherever the sequence of DEFAULT_FILTERS appears.
  */
 export const defaultFeasibility: FilterPlugin = {
   name: 'default-feasibility',
@@ -98,6 +110,10 @@ export const defaultFeasibility: FilterPlugin = {
       return REASON_NOT_READY;
     }
     if (worker.cordoned) return REASON_CORDONED;
+    if (task.constraints !== undefined && task.constraints.length > 0) {
+      const unmet = unmetConstraint(task, worker);
+      if (unmet !== undefined) return unmet;
+    }
     const want = task.resources;
     const cap = worker.capacity;
     const used = worker.allocated;
@@ -106,6 +122,6 @@ export const defaultFeasibility: FilterPlugin = {
     }
     if (want.cpuMillis > 0 && used.cpuMillis + want.cpuMillis > cap.cpuMillis) return REASON_CPU;
     if (want.diskBytes > 0 && used.diskBytes + want.diskBytes > cap.diskBytes) return REASON_DISK;
-    return undefined;
+    return task.ports.length === 0 ? undefined : takenPort(task, worker);
   },
 };

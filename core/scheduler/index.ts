@@ -1,5 +1,15 @@
 // Cube's scheduler framework: pure placement logic, no I/O.
 export {
+  type Constraint,
+  type ConstraintOp,
+  constraintsMatch,
+  MAX_CONSTRAINTS,
+  matchesConstraint,
+  parseConstraint,
+  parseConstraints,
+  unmetConstraint,
+} from './constraints.js';
+export {
   EPVM_L,
   EPVM_MAX_COST,
   epvmCost,
@@ -22,10 +32,28 @@ export {
   workerReady,
 } from './filters.js';
 export { notePlacement, placeTask, rankWorkers, TOP_SCORES } from './place.js';
-export { BUILTIN_POLICIES, DEFAULT_POLICY } from './policies.js';
+export {
+  type InstalledPlugins,
+  installPluginModule,
+  PluginModuleError,
+  type PolicyDefinition,
+  type SchedulerPluginModule,
+} from './pluginModule.js';
+export { BUILTIN_FILTERS, BUILTIN_POLICIES, BUILTIN_SCORERS, DEFAULT_POLICY } from './policies.js';
+export { hostPortsFree, hostPortsOf, takenPort } from './ports.js';
 export { formatNoFitReason, formatPlacedReason } from './reason.js';
 export { type CompiledPolicy, PolicyRegistry, policyRegistry } from './registry.js';
 export { roundRobinScorer } from './roundRobin.js';
+export { candidateLimitFor, SAMPLING_THRESHOLD } from './sampling.js';
+export { spreadScorer } from './spread.js';
+export {
+  DEFAULT_SPREAD_KEY,
+  GROUP_LABEL,
+  groupOf,
+  SPREAD_BY_LABEL,
+  spreadKeyOf,
+  TaskGroups,
+} from './taskGroups.js';
 export type {
   FilterPlugin,
   PlacementContext,
@@ -34,6 +62,7 @@ export type {
   RankedWorker,
   RoundRobinCursor,
   ScorePlugin,
+  TaskGroupCounts,
   WeightedScorer,
 } from './types.js';
 export { binPackScorer, leastAllocatedScorer } from './utilization.js';

@@ -1,10 +1,30 @@
-// The policies Cube ships with. Each is filters (all the default feasibility checks) plus
-// weighted scorers; new ones are registered in `policyRegistry`.
+// The plugins and policies Cube ships with. Each policy is filters (all the default
+// feasibility checks) plus weighted scorers; new ones are registered in `policyRegistry`.
+import { constraintsMatch } from './constraints.js';
 import { epvmLiveScorer, epvmScorer } from './epvm.js';
-import { DEFAULT_FILTERS } from './filters.js';
+import { DEFAULT_FILTERS, notCordoned, resourcesFit, workerReady } from './filters.js';
+import { hostPortsFree } from './ports.js';
 import { roundRobinScorer } from './roundRobin.js';
-import type { Policy } from './types.js';
+import { spreadScorer } from './spread.js';
+import type { FilterPlugin, Policy, ScorePlugin } from './types.js';
 import { binPackScorer, leastAllocatedScorer } from './utilization.js';
+
+export const BUILTIN_FILTERS: readonly FilterPlugin[] = [
+  workerReady,
+  notCordoned,
+  constraintsMatch,
+  resourcesFit,
+  hostPortsFree,
+];
+
+export const BUILTIN_SCORERS: readonly ScorePlugin[] = [
+  epvmScorer,
+  epvmLiveScorer,
+  roundRobinScorer as ScorePlugin,
+  binPackScorer,
+  leastAllocatedScorer,
+  spreadScorer as ScorePlugin,
+];
 
 export const DEFAULT_POLICY = 'epvm';
 
@@ -38,5 +58,16 @@ export const BUILTIN_POLICIES: readonly Policy[] = [
     description: 'spread onto the worker with the most free cpu and memory',
     filters: DEFAULT_FILTERS,
     scorers: [{ plugin: leastAllocatedScorer, weight: 1 }],
+  },
+  {
+    name: 'spread',
+    description:
+      "spread a task's group (label cube.group, else its name) over the values of a worker " +
+      'label (task label cube.spread-by, default zone), then onto the emptier worker',
+    filters: DEFAULT_FILTERS,
+    scorers: [
+      { plugin: spreadScorer as ScorePlugin, weight: 3 },
+      { plugin: leastAllocatedScorer, weight: 1 },
+    ],
   },
 ];

@@ -31,6 +31,17 @@ export interface PlacementContext {
    * worker has been evaluated either way, so the reason is complete. Used by `placeTask`.
    */
   candidateLimit?: number;
+  /**
+   * Where each task group's placed tasks are (see `taskGroups.ts`); read by the spread
+   * scorer. Callers fill it when the policy's `usesTaskGroups` says so.
+   */
+  taskGroups?: TaskGroupCounts;
+}
+
+/** Placed tasks per group, by worker and by worker label value. */
+export interface TaskGroupCounts {
+  onWorker(group: string, workerId: string): number;
+  byLabel(group: string, key: string): ReadonlyMap<string, number>;
 }
 
 /** Feasibility: `undefined` when the worker can take the task, else a short human reason. */
@@ -46,6 +57,8 @@ export interface FilterPlugin {
  */
 export interface ScorePlugin<S = unknown> {
   readonly name: string;
+  /** Reads `ctx.taskGroups`, which the caller then has to count. */
+  readonly usesTaskGroups?: boolean;
   preScore?(task: TaskSpec, feasible: readonly WorkerRecord[], ctx: PlacementContext): S;
   score(task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext, state: S): number;
   reserve?(task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext): void;

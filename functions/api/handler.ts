@@ -1,32 +1,162 @@
 // The API function: API Gateway HTTP API (payload v2) -> middy -> router -> route.
+// `apiRoutes` is the one route table: the router and GET /v1/openapi.json are built from it.
+// A new route goes here with its scopes and schemas; routeTable.ts checks them before the
+// handler runs.
 import middy from '@middy/core';
-import jsonBodyParser from '@middy/http-json-body-parser';
-import httpRouterHandler, { type Route } from '@middy/http-router';
+import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { TaskSpecInput } from '../../core/taskSpec.js';
+import { schedulerPlugins } from '../scheduler/plugins.js';
 import { type AuthedContext, bearerAuth } from '../shared/auth.js';
+import { bodyLimit } from '../shared/bodyLimit.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
-import { getTask, listTasks, stopTask, submitTask } from './tasks.js';
-import { listNodes, registerWorker } from './workers.js';
+import { cordonNode, drainNode, uncordonNode } from './nodes.js';
+import { openApiRoute } from './openapi.js';
+import { type ApiRoute, routeNotFound, toRouterRoutes } from './routeTable.js';
+import { dryRunSchedule } from './schedule.js';
+import { getTask, listTasks, stopTask, submitTask, TaskIdParams, TaskListQuery } from './tasks.js';
+import { createToken, listTokens, revokeToken, TokenCreateInput, TokenIdParams } from './tokens.js';
+import { listNodes, registerWorker, WorkerKeyParams, WorkerRegistrationInput } from './workers.js';
 
-type RouteHandler = (
-  event: APIGatewayProxyEventV2,
-  context: AuthedContext,
-) => Promise<APIGatewayProxyResultV2>;
+const TaskSpec = { name: 'TaskSpec', schema: TaskSpecInput };
 
-const withJsonBody = (handler: RouteHandler) =>
-  middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, AuthedContext>()
-    // Any body is parsed as JSON, whatever its content-type (the typings lag the option).
-    .use(jsonBodyParser({ disableContentTypeCheck: true } as never))
-    .handler(handler);
-
-const routes: Route<APIGatewayProxyEventV2, APIGatewayProxyResultV2>[] = [
-  { method: 'POST', path: '/v1/tasks', handler: withJsonBody(submitTask) },
-  { method: 'GET', path: '/v1/tasks', handler: listTasks },
-  { method: 'GET', path: '/v1/tasks/{id}', handler: getTask },
-  { method: 'DELETE', path: '/v1/tasks/{id}', handler: stopTask },
-  { method: 'GET', path: '/v1/nodes', handler: listNodes },
-  { method: 'POST', path: '/v1/workers', handler: withJsonBody(registerWorker) },
+export const apiRoutes: ApiRoute[] = [
+  {
+    method: 'POST',
+    path: '/v1/tasks',
+    operationId: 'submitTask',
+    summary: 'Submit a task; it starts PENDING and is scheduled',
+    scopes: ['submit'],
+    body: TaskSpec,
+    responses: { 201: 'The task record' },
+    handler: submitTask,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tasks',
+    operationId: 'listTasks',
+    summary: 'List tasks, optionally only those in some states',
+    scopes: ['submit', 'read'],
+    query: TaskListQuery,
+    responses: { 200: '{ tasks }' },
+    handler: listTasks,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tasks/{id}',
+    operationId: 'getTask',
+    summary: 'A task and its event timeline',
+    scopes: ['submit', 'read'],
+    params: TaskIdParams,
+    responses: { 200: '{ task, events }' },
+    errors: [404],
+    handler: getTask,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/tasks/{id}',
+    operationId: 'stopTask',
+    summary: 'Stop a task',
+    scopes: ['submit'],
+    params: TaskIdParams,
+    responses: { 202: '{ task }, STOPPING or STOPPED' },
+    errors: [404, 409],
+    handler: stopTask,
+  },
+  {
+    method: 'GET',
+    path: '/v1/nodes',
+    operationId: 'listNodes',
+    summary: 'List workers',
+    scopes: ['submit', 'read'],
+    responses: { 200: '{ nodes }' },
+    handler: listNodes,
+  },
+  {
+    method: 'POST',
+    path: '/v1/workers',
+    operationId: 'registerWorker',
+    summary: 'Register (or re-register) a worker and get its queue',
+    scopes: ['worker'],
+    body: { name: 'WorkerRegistration', schema: WorkerRegistrationInput },
+    responses: { 201: '{ worker, queueUrl, config }' },
+    handler: registerWorker,
+  },
+  {
+    method: 'POST',
+    path: '/v1/nodes/{id}/cordon',
+    operationId: 'cordonNode',
+    summary: 'Stop placing new tasks on a worker (by id or name)',
+    scopes: [],
+    params: WorkerKeyParams,
+    responses: { 200: '{ node }' },
+    errors: [404, 409],
+    handler: cordonNode,
+  },
+  {
+    method: 'POST',
+    path: '/v1/nodes/{id}/uncordon',
+    operationId: 'uncordonNode',
+    summary: 'Let a cordoned worker take new tasks again',
+    scopes: [],
+    params: WorkerKeyParams,
+    responses: { 200: '{ node }' },
+    errors: [404, 409],
+    handler: uncordonNode,
+  },
+  {
+    method: 'POST',
+    path: '/v1/nodes/{id}/drain',
+    operationId: 'drainNode',
+    summary: 'Cordon a worker and move its tasks elsewhere',
+    scopes: [],
+    params: WorkerKeyParams,
+    responses: { 202: '{ node, stopping, skipped }' },
+    errors: [404, 409],
+    handler: drainNode,
+  },
+  {
+    method: 'POST',
+    path: '/v1/schedule/dry-run',
+    operationId: 'dryRunSchedule',
+    summary: 'Where a task spec would be placed now, and why; places nothing',
+    scopes: ['submit', 'read'],
+    body: TaskSpec,
+    responses: { 200: '{ policy, placed, workerId?, reason, explanation }' },
+    handler: dryRunSchedule,
+  },
+  {
+    method: 'POST',
+    path: '/v1/tokens',
+    operationId: 'createToken',
+    summary: 'Create an API token; its secret is in this answer only',
+    scopes: [],
+    body: { name: 'TokenCreate', schema: TokenCreateInput },
+    responses: { 201: '{ token, secret }' },
+    handler: createToken,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tokens',
+    operationId: 'listTokens',
+    summary: 'List API tokens (ids, names, scopes, expiry; never secrets)',
+    scopes: [],
+    responses: { 200: '{ tokens }' },
+    handler: listTokens,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/tokens/{id}',
+    operationId: 'revokeToken',
+    summary: 'Revoke an API token by its id',
+    scopes: [],
+    params: TokenIdParams,
+    responses: { 200: '{ token }' },
+    errors: [404],
+    handler: revokeToken,
+  },
+  openApiRoute(() => apiRoutes),
 ];
 
 export const handler = middy<
@@ -36,5 +166,12 @@ export const handler = middy<
   AuthedContext
 >()
   .use(jsonErrors())
+  .use(bodyLimit())
   .use(bearerAuth(() => getDeps().tokens))
-  .handler(httpRouterHandler(routes) as never);
+  .use(schedulerPlugins())
+  .handler(
+    httpRouterHandler({
+      routes: toRouterRoutes(apiRoutes),
+      notFoundResponse: routeNotFound(apiRoutes),
+    }) as never,
+  );

@@ -1,6 +1,8 @@
 // /v1/tasks routes: submit, list, show, stop. Wiring only: rules live in core/.
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { enforceContainerPolicy } from '../../core/containerPolicy.js';
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { policyRegistry } from '../../core/scheduler/index.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
@@ -10,6 +12,20 @@ import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
+
+const TASK_ID = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export const TaskIdParams = z.strictObject({
+  id: z.string().regex(TASK_ID, 'must be a task id (letters, digits, _ -; at most 64)'),
+});
+
+export const TaskListQuery = z.strictObject({
+  state: z
+    .string()
+    .max(256)
+    .regex(/^[A-Za-z, ]*$/, 'must be task states separated by commas, e.g. RUNNING,PENDING')
+    .optional(),
+});
 
 const newTaskId = () => `t${randomBytes(6).toString('hex')}`;
 
@@ -32,6 +48,7 @@ export async function submitTask(event: APIGatewayProxyEventV2, context: AuthedC
       `unknown policy "${spec.scheduler}"; known: ${policyRegistry.names().join(', ')}`,
     );
   }
+  enforceContainerPolicy(spec, config);
   if (!spec.scheduler && config.defaultPolicy) spec.scheduler = config.defaultPolicy;
   const { task, event: created } = newTask(id, spec, `api:${context.principal?.name ?? 'user'}`);
   await tasks.create(task, created);
@@ -45,7 +62,7 @@ export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedCo
   const { tasks } = getDeps();
   const filter = event.queryStringParameters?.state;
   if (!filter) return jsonResponse(200, { tasks: await tasks.listAll() });
-  const states = filter.split(',').map((s) => s.trim().toUpperCase());
+  const states = [...new Set(filter.split(',').map((s) => s.trim().toUpperCase()))];
   const unknown = states.filter((s) => !TASK_STATES.includes(s as TaskState));
   if (unknown.length > 0) {
     throw new ValidationError(
@@ -60,7 +77,7 @@ export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedCo
 
 function taskIdParam(event: APIGatewayProxyEventV2): string {
   const id = event.pathParameters?.id ?? '';
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(id)) throw new ValidationError('id', 'must be a task id');
+  if (!TASK_ID.test(id)) throw new ValidationError('id', 'must be a task id');
   return id;
 }
 

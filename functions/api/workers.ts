@@ -26,6 +26,13 @@ export const WorkerRegistrationInput = z.strictObject({
   version: z.string().max(64).optional(),
 });
 
+/** `{id}` of /v1/nodes/{id}/...: a worker id or a worker name. */
+export const WorkerKeyParams = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be a worker id or name (letters, digits, _ . -)'),
+});
+
 /**
  * A worker's id follows from its name (within one control plane), so a restarted worker
  * finds its own queue, tasks and containers again.
@@ -59,6 +66,8 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       heartbeatTtlMs: config.heartbeatTtlMs,
       restart: config.restart,
+      // Workers nudge the scheduler themselves when they hand a task back (drain, reschedule).
+      schedulingQueueUrl: await queues.schedulingQueueUrl(),
     },
   });
 }

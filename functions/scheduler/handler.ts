@@ -2,11 +2,12 @@
 // failures so one bad record is retried (and finally dead-lettered) alone.
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseScheduleMessage } from '../../core/messages.js';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { MalformedMessageError, parseScheduleMessage } from '../../core/messages.js';
 import type { RoundRobinCursor } from '../../core/scheduler/index.js';
 import { getDeps } from '../shared/deps.js';
 import { placePendingTask, type WorkerSnapshot } from './placePendingTask.js';
+import { schedulerPlugins } from './plugins.js';
 
 // Survives warm invocations, like the book's in-memory LastWorker.
 const roundRobinCursor: RoundRobinCursor = {};
@@ -24,13 +25,36 @@ async function scheduleBatch(event: SQSEvent) {
         value: await placePendingTask(deps, message, snapshot, roundRobinCursor),
       });
     } catch (reason) {
-      results.push({ status: 'rejected', reason });
+      results.push(
+        reason instanceof MalformedMessageError
+          ? await deadLetter(deps, record, reason)
+          : { status: 'rejected', reason },
+      );
     }
   }
   return results;
 }
 
+/**
+ * Retrying cannot fix a malformed message: it goes straight to the DLQ and counts as
+ * handled. Should that send fail, the record fails and the redrive policy moves it later.
+ */
+async function deadLetter(
+  deps: ReturnType<typeof getDeps>,
+  record: SQSRecord,
+  reason: MalformedMessageError,
+): Promise<PromiseSettledResult<unknown>> {
+  console.error(`scheduler: message ${record.messageId} dead-lettered: ${reason.message}`);
+  try {
+    await deps.queues.sendToDeadLetter(record.body, reason.message);
+    return { status: 'fulfilled', value: undefined };
+  } catch (error) {
+    return { status: 'rejected', reason: error };
+  }
+}
+
 export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(schedulerPlugins())
   .use(
     sqsPartialBatchFailure({
       logger: (reason: unknown, record: { messageId: string }) =>

@@ -13,6 +13,7 @@ import {
   policyRegistry,
   type RoundRobinCursor,
   TaskGroups,
+  UnknownPolicyError,
 } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
@@ -62,7 +63,14 @@ export async function placePendingTask(
   if (!stillPending(task, message)) return 'obsolete';
 
   const policy = task.spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
-  const taskGroups = policyRegistry.has(policy) && policyRegistry.compiled(policy).usesTaskGroups
+  if (!policyRegistry.has(policy)) {
+    // E.g. a plugin policy no longer configured: the task waits, saying why (Kubernetes
+    // leaves a pod with an unknown schedulerName Pending too).
+    const reason = new UnknownPolicyError(policy, policyRegistry.names()).message;
+    if (task.reason !== reason) await notePendingOnce(deps, task, reason, task.placement);
+    return 'pending';
+  }
+  const taskGroups = policyRegistry.compiled(policy).usesTaskGroups
     ? await taskGroupsFor(deps, snapshot)
     : undefined;
   let candidates = snapshot.workers;
@@ -83,11 +91,7 @@ export async function placePendingTask(
     if (!decision.worker) {
       // Report a placement failure once, not on every retry: only write when it changed.
       if (task.reason !== decision.reason) {
-        try {
-          await deps.tasks.notePending(task, decision.reason, decision.explanation);
-        } catch (error) {
-          if (!(error instanceof ConflictError)) throw error;
-        }
+        await notePendingOnce(deps, task, decision.reason, decision.explanation);
       }
       return 'pending';
     }
@@ -124,6 +128,20 @@ export async function placePendingTask(
     }
   }
   throw new ConflictError(`task ${task.id}: lost ${MAX_RACES + 1} reservation races; will retry`);
+}
+
+async function notePendingOnce(
+  deps: Deps,
+  task: TaskRecord,
+  reason: string,
+  placement: TaskRecord['placement'],
+): Promise<void> {
+  try {
+    await deps.tasks.notePending(task, reason, placement);
+  } catch (error) {
+    // Someone moved the task on meanwhile: their write is the newer truth.
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }
 
 function stillPending(task: TaskRecord | undefined, message: ScheduleMessage): task is TaskRecord {

@@ -9,8 +9,8 @@ import type middy from '@middy/core';
 import {
   type InstalledPlugins,
   installPluginModule,
-  type PolicyRegistry,
   PluginModuleError,
+  type PolicyRegistry,
   policyRegistry,
 } from '../../core/scheduler/index.js';
 import { getDeps } from '../shared/deps.js';

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from 'clipanion';
-import { buildTaskRequest, parseEnv, parseLabels, parsePort } from '../../cli/taskRequest.js';
-import { TaskSpecInput } from '../../core/taskSpec.js';
+import {
+  buildTaskRequest,
+  parseEnv,
+  parseHealthHttp,
+  parseLabels,
+  parsePort,
+  parseSeconds,
+  parseSignal,
+} from '../../cli/taskRequest.js';
+import { TaskSpecInput, validateTaskSpec } from '../../core/taskSpec.js';
 
 describe('buildTaskRequest', () => {
   it('sends only the image when no flags are given', () => {
@@ -107,6 +115,77 @@ describe('parsePort', () => {
   it('refuses out-of-range and malformed ports', () => {
     for (const text of ['0', '65536', '8080:0', 'http', '80/sctp', '1:2:3', '', ':80', '80:']) {
       assert.throws(() => parsePort(text), UsageError, text);
+    }
+  });
+});
+
+describe('health, stop and reschedule flags', () => {
+  it('map into the API body, which the API schema accepts and normalises', () => {
+    const body = buildTaskRequest({
+      image: 'busybox',
+      healthHttp: '8080/healthz',
+      healthInterval: '5',
+      healthTimeout: '500ms',
+      healthRetries: '4',
+      healthStartPeriod: '1m',
+      stopSignal: 'int',
+      stopTimeout: '30s',
+      maxReschedules: '0',
+    });
+    assert.deepEqual(body, {
+      image: 'busybox',
+      healthCheck: {
+        http: { port: 8080, path: '/healthz' },
+        interval: 5,
+        timeout: 0.5,
+        retries: 4,
+        startPeriod: 60,
+      },
+      stopSignal: 'SIGINT',
+      stopTimeout: 30,
+      maxReschedules: 0,
+    });
+    const spec = validateTaskSpec(body, () => 'x');
+    assert.deepEqual(spec.healthCheck, {
+      http: { port: 8080, path: '/healthz' },
+      intervalSeconds: 5,
+      timeoutSeconds: 0.5,
+      retries: 4,
+      startPeriodSeconds: 60,
+    });
+    assert.equal(spec.stopSignal, 'SIGINT');
+    assert.equal(spec.stopTimeoutSeconds, 30);
+    assert.equal(spec.restart.maxReschedules, 0);
+  });
+
+  it('runs a health command with sh -c and defaults an HTTP path to /', () => {
+    assert.deepEqual(buildTaskRequest({ image: 'b', healthCmd: 'test -f /tmp/ok' }).healthCheck, {
+      command: ['sh', '-c', 'test -f /tmp/ok'],
+    });
+    assert.deepEqual(parseHealthHttp('80'), { port: 80, path: '/' });
+    assert.equal(parseSignal('SIGTERM'), 'SIGTERM');
+    assert.equal(parseSeconds('--x', '.5'), 0.5);
+  });
+
+  it('refuses bad values and timing flags without a check', () => {
+    for (const flags of [
+      { healthHttp: '0' },
+      { healthHttp: 'web/healthz' },
+      { healthHttp: '80', healthCmd: 'true' },
+      { healthCmd: '  ' },
+      { healthInterval: '5' },
+      { healthCmd: 'true', healthRetries: '0' },
+      { healthCmd: 'true', healthRetries: '1.5' },
+      { healthCmd: 'true', healthTimeout: 'soon' },
+      { stopSignal: 'SIG TERM' },
+      { stopTimeout: '-1' },
+      { maxReschedules: 'many' },
+    ]) {
+      assert.throws(
+        () => buildTaskRequest({ image: 'busybox', ...flags }),
+        UsageError,
+        JSON.stringify(flags),
+      );
     }
   });
 });

@@ -5,8 +5,9 @@ import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskSpec } from '../../core/types.js';
 import { parseDieEvent } from '../../worker/containerEvents.js';
 import { containerCreateOptions } from '../../worker/dockerRuntime.js';
+import { probe } from '../../worker/healthChecks.js';
 import { filesystemFor } from '../../worker/hostCapacity.js';
-import { exitOutcome } from '../../worker/taskExit.js';
+import { endReason, exitOutcome } from '../../worker/taskExit.js';
 import { TaskLocks } from '../../worker/taskLocks.js';
 
 const spec: TaskSpec = {
@@ -46,6 +47,15 @@ describe('worker: docker create options', () => {
       '53/udp': [{ HostPort: '' }],
     });
     assert.deepEqual(options.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+    assert.equal(options.StopSignal, 'SIGTERM');
+    assert.equal(options.StopTimeout, 10);
+  });
+
+  it('takes the stop signal and timeout (whole seconds, rounded up) from the task', () => {
+    const { task } = newTask('t1', { ...spec, stopSignal: 'SIGINT', stopTimeoutSeconds: 1.2 }, 'x');
+    const options = containerCreateOptions(task, 'w1');
+    assert.equal(options.StopSignal, 'SIGINT');
+    assert.equal(options.StopTimeout, 2);
   });
 
   it('binds no ports off the bridge network', () => {
@@ -72,6 +82,24 @@ describe('worker: exits and events', () => {
       exitOutcome({ exitCode: 137, oomKilled: true }).reason,
       'out of memory (OOM killed)',
     );
+  });
+
+  it('writes what happened, then what the restart policy does about it', () => {
+    const planned = { restart: { kind: 'in-place' as const, at: 'x' }, delayMs: 1 };
+    const end = { to: 'FAILED' as const, cause: { kind: 'unhealthy' as const } };
+    assert.equal(
+      endReason(end, { ...planned, reason: 'failed its health check; restarting in place (1/3)' }),
+      'failed its health check; restarting in place (1/3)',
+    );
+    assert.equal(
+      endReason(
+        { ...end, what: 'failed its health check 3 times (HTTP 500)' },
+        { ...planned, reason: 'failed its health check; restarting in place (1/3)' },
+      ),
+      'failed its health check 3 times (HTTP 500); restarting in place (1/3)',
+    );
+    const done = { to: 'COMPLETED' as const, cause: { kind: 'exit' as const, exitCode: 0 } };
+    assert.equal(endReason(done, { restart: undefined, reason: 'exited with code 0' }), undefined);
   });
 
   it('reads die events of this worker only', () => {
@@ -103,6 +131,48 @@ describe('worker: exits and events', () => {
     assert.equal(filesystemFor('/var/lib/docker', fss)?.totalBytes, 3);
     assert.equal(filesystemFor('/var/lib/dockerx', fss)?.totalBytes, 2);
     assert.equal(filesystemFor('/home', fss)?.totalBytes, 1);
+  });
+});
+
+describe('worker: health probes', () => {
+  const fakeRuntime = (exitCode: number | undefined) => {
+    const calls: string[][] = [];
+    return {
+      calls,
+      runtime: {
+        exec: async (_id: string, cmd: string[]) => {
+          calls.push(cmd);
+          return { exitCode, output: exitCode === undefined ? '' : 'out\n' };
+        },
+        ipAddress: async () => '10.0.0.2',
+      },
+    };
+  };
+  const check = { intervalSeconds: 1, timeoutSeconds: 2, retries: 1, startPeriodSeconds: 0 };
+
+  it('a command passes on exit 0 and fails otherwise or on a timeout', async () => {
+    const task = { spec: { ...spec, network: 'none' as const } };
+    const command = { ...check, command: ['true'] };
+    assert.deepEqual(await probe(fakeRuntime(0).runtime, task, 'c', command), {
+      ok: true,
+      output: 'out',
+    });
+    assert.equal((await probe(fakeRuntime(1).runtime, task, 'c', command)).ok, false);
+    const late = await probe(fakeRuntime(undefined).runtime, task, 'c', command);
+    assert.deepEqual(late, { ok: false, output: 'timed out after 2 s' });
+  });
+
+  it('an HTTP check of a container without a network runs wget inside it', async () => {
+    const fake = fakeRuntime(0);
+    const task = { spec: { ...spec, network: 'none' as const } };
+    const result = await probe(fake.runtime, task, 'c', {
+      ...check,
+      http: { port: 8080, path: '/ready' },
+    });
+    assert.equal(result.ok, true);
+    assert.deepEqual(fake.calls, [
+      ['wget', '-q', '-T', '2', '-O', '/dev/null', 'http://127.0.0.1:8080/ready'],
+    ]);
   });
 });
 

@@ -18,6 +18,7 @@ export const TEST_IMAGE = 'cube-test/busybox:latest';
 
 export interface WorkerHarness {
   config: ControlPlaneConfig;
+  clients: ReturnType<typeof createAwsClients>;
   workerId: string;
   queueUrl: string;
   tasks: TaskStore;
@@ -46,13 +47,14 @@ export async function startHarness(
   const docker = new Docker();
   const workerId = `w-${label}-${randomBytes(3).toString('hex')}`;
   const queueUrl = await queues.ensureWorkerQueue(workerId);
-  await workers.register({
+  const registration = {
     id: workerId,
     name: workerId,
     labels: {},
     capacity: { cpuMillis: 4000, memoryBytes: 8 * 1024 ** 3, diskBytes: 10 * 1024 ** 3 },
     queueUrl,
-  });
+  };
+  await workers.register(registration);
   const logs: string[] = [];
   const log = (line: string) => {
     logs.push(line);
@@ -61,13 +63,18 @@ export async function startHarness(
   const agent = await startWorkerAgent({
     workerId,
     queueUrl,
-    config,
+    // Quick restarts, so policies play out within a test's time.
+    config: { ...config, restart: { ...config.restart, initialDelayMs: 100, maxDelayMs: 400 } },
     docker,
     clients,
     log,
     queueWaitSeconds: 1,
     stopTimeoutSeconds: 1,
     reconcileIntervalMs: 60_000,
+    // What the daemon does over HTTP when its heartbeat is refused.
+    reregister: async () => {
+      await workers.register(registration);
+    },
     ...agentOptions,
   });
 
@@ -95,6 +102,7 @@ export async function startHarness(
 
   return {
     config,
+    clients,
     workerId,
     queueUrl,
     tasks,

@@ -1,0 +1,128 @@
+// GET /v1/openapi.json: the OpenAPI 3.1 document, built from the route table and the same
+// zod schemas that validate each request, so it describes exactly what is enforced.
+import { z } from 'zod';
+import { type ApiRoute, routeScopes } from './routeTable.js';
+
+type JsonSchema = Record<string, unknown>;
+
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'A stable code, e.g. VALIDATION_FAILED' },
+    message: { type: 'string', description: 'What is wrong: the field, then the rule' },
+  },
+};
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'The request breaks a rule; the message names the field and the rule',
+  401: 'Missing, invalid, expired or revoked token',
+  403: "The token's scope does not allow this route",
+  404: 'No such resource',
+  405: 'The path takes other methods',
+  409: 'The resource changed meanwhile or is in a state that refuses this',
+  413: 'The body is larger than 256 KiB',
+};
+
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+}
+
+function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  return Object.entries(schema.shape).map(([name, field]) => ({
+    name,
+    in: where,
+    required: where === 'path' || !(field as z.ZodType).safeParse(undefined).success,
+    schema: jsonSchema(field as z.ZodType),
+  }));
+}
+
+const errorResponse = (status: number) => ({
+  description: ERROR_TEXT[status] ?? 'Error',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
+  const schemas: Record<string, JsonSchema> = { Error: ERROR_SCHEMA };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    if (route.body && !schemas[route.body.name]) {
+      schemas[route.body.name] = jsonSchema(route.body.schema);
+    }
+    const scopes = routeScopes(route);
+    const errorStatuses = new Set([
+      400,
+      401,
+      ...(route.scopes === 'any' ? [] : [403]),
+      ...(route.body ? [413] : []),
+      ...(route.errors ?? []),
+    ]);
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(route.responses)) {
+      responses[status] = {
+        description,
+        content: { 'application/json': { schema: { type: 'object' } } },
+      };
+    }
+    for (const status of [...errorStatuses].sort((a, b) => a - b))
+      responses[String(status)] = errorResponse(status);
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      description: `Scopes: ${scopes.join(', ')}.`,
+      security: [{ bearerAuth: scopes }],
+      'x-cube-scopes': scopes,
+      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: { $ref: `#/components/schemas/${route.body.name}` } },
+              },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cube API',
+      version: 'v1',
+      description:
+        'The control plane of Cube. Every route takes `Authorization: Bearer <token>`; ' +
+        'a token has one scope (admin, submit, read or worker) and admin may call every route.',
+    },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+      schemas,
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+  };
+}
+
+/** The route that serves the document of `routes()` (a thunk: the table includes it). */
+export function openApiRoute(routes: () => readonly ApiRoute[]): ApiRoute {
+  let document: string | undefined;
+  return {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    operationId: 'getOpenApiDocument',
+    summary: 'This OpenAPI 3.1 document',
+    scopes: 'any',
+    responses: { 200: 'The document' },
+    handler: async () => {
+      document ??= JSON.stringify(buildOpenApiDocument(routes()));
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: document };
+    },
+  };
+}
