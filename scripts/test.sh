@@ -49,11 +49,11 @@ done
 CHAOS=(test/chaos/*.test.ts)
 
 step "tests (node --test) against $AWS_ENDPOINT_URL"
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 --test-reporter=spec "${FILES[@]}"
+node --import tsx --test --test-force-exit --test-concurrency=2 --test-timeout=300000 --test-reporter=spec "${FILES[@]}"
 
 # The chaos tests kill workers, cut the AWS endpoint and restart dockerd: one at a time,
 # after everything else.
 if [ "${#CHAOS[@]}" -gt 0 ] && [ "${CUBE_SKIP_CHAOS:-}" != 1 ]; then
   step "chaos tests (one at a time)"
-  node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${CHAOS[@]}"
+  node --import tsx --test --test-force-exit --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${CHAOS[@]}"
 fi

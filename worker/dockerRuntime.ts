@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TaskRecord } from '../core/types.js';
+import type { ContainerRuntime } from './containerRuntime.js';
 
 export const LABEL_TASK_ID = 'cube.task-id';
 export const LABEL_ATTEMPT = 'cube.attempt';
@@ -121,7 +122,7 @@ export interface DockerRuntimeOptions {
   log?: (line: string) => void;
 }
 
-export class DockerRuntime {
+export class DockerRuntime implements ContainerRuntime {
   private readonly stopTimeoutSeconds: number;
   private readonly pullTimeoutMs: number;
   private readonly log: (line: string) => void;
@@ -165,11 +166,10 @@ export class DockerRuntime {
    * it exists already: that container is adopted (and started if it never was).
    */
   async createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }> {
-    await this.ensureImage(task.spec.image);
     const options = containerCreateOptions(task, this.workerId);
     let containerId: string;
     try {
-      containerId = (await this.docker.createContainer(options)).id;
+      containerId = await this.create(options);
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
       const existing = await this.docker.getContainer(options.name!).inspect();
@@ -184,6 +184,20 @@ export class DockerRuntime {
     }
     await this.start(containerId);
     return { containerId, adopted: false };
+  }
+
+  /**
+   * Creates straight away and pulls only when Docker lacks the image (as `docker run` does):
+   * an image inspect before every create is one more engine round trip on the hot path.
+   */
+  private async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    try {
+      return (await this.docker.createContainer(options)).id;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    await this.ensureImage(options.Image!);
+    return (await this.docker.createContainer(options)).id;
   }
 
   /** Starts a container; one already started is fine. */
@@ -273,6 +287,8 @@ export class DockerRuntime {
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
+        // A hijacked exec socket can stay half-open after the output ends: close it.
+        stream.destroy?.();
         resolve(true);
       };
       stream.once('end', done);

@@ -57,7 +57,9 @@ export async function ensureAtomicEmulator(): Promise<() => Promise<void>> {
 /** Stores and queues of a fresh namespace on the emulator the environment points at. */
 export async function schedulerDeps(label: string): Promise<Deps> {
   if (!process.env.AWS_ENDPOINT_URL) await ensureEmulator();
-  const config = await provisionTestControlPlane(label);
+  // No heartbeats run in these tests: a long TTL keeps the registered workers READY however
+  // slow a loaded machine makes the test.
+  const config = { ...(await provisionTestControlPlane(label)), heartbeatTtlMs: 600_000 };
   const { ddb, sqs } = createAwsClients();
   return {
     config,
