@@ -4,7 +4,11 @@
 set -euo pipefail
 IMAGE="${CUBE_TEST_IMAGE:-cube-test/busybox:latest}"
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
+# Bump when the image's contents change, so existing machines rebuild it.
+REVISION=2
+if [ "$(docker image inspect -f '{{index .Config.Labels "cube.test-image"}}' "$IMAGE" 2>/dev/null)" = "$REVISION" ]; then
+  exit 0
+fi
 
 BUSYBOX="$(command -v busybox || true)"
 if [ -z "$BUSYBOX" ] || ! ldd "$BUSYBOX" 2>&1 | grep -q "not a dynamic"; then
@@ -22,6 +26,7 @@ fi
 
 ROOT="$(mktemp -d)"
 trap 'rm -rf "$ROOT"' EXIT
+chmod 755 "$ROOT" # mktemp makes it 0700: a task running as a non-root user could not enter /
 mkdir -p "$ROOT/bin" "$ROOT/tmp" "$ROOT/etc" "$ROOT/www"
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 for applet in $("$ROOT/bin/busybox" --list); do
@@ -30,5 +35,6 @@ done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$ROOT/etc/passwd"
 echo 'ok' >"$ROOT/www/index.html"
-tar -C "$ROOT" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - "$IMAGE" >/dev/null
+tar -C "$ROOT" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' \
+  --change "LABEL cube.test-image=$REVISION" - "$IMAGE" >/dev/null
 echo "built $IMAGE"

@@ -94,8 +94,24 @@ export function containerCreateOptions(
     // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
     StopSignal: spec.stopSignal ?? 'SIGTERM',
     StopTimeout: stopTimeoutOf(task),
+    ...(spec.user ? { User: spec.user } : {}),
     HostConfig: {
       NetworkMode: spec.network,
+      // Never privileged unless the spec says so (the control plane refuses that unless allowed).
+      Privileged: spec.privileged === true,
+      ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true } : {}),
+      ...(spec.capDrop?.length ? { CapDrop: spec.capDrop } : {}),
+      ...(spec.mounts?.length
+        ? {
+            Mounts: spec.mounts.map((m) => ({
+              Type: m.type,
+              Target: m.target,
+              ReadOnly: m.readOnly,
+              // tmpfs has no source; Docker takes an empty one.
+              Source: m.source ?? '',
+            })),
+          }
+        : {}),
       ...(spec.resources.cpuMillis > 0 ? { NanoCpus: spec.resources.cpuMillis * 1e6 } : {}),
       ...(spec.resources.memoryBytes > 0 ? { Memory: spec.resources.memoryBytes } : {}),
       ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
