@@ -1,6 +1,7 @@
 // SQS: the scheduling queue (nudges to place a task) and one queue per worker (run/stop).
 import {
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueUrlCommand,
   type Message,
@@ -18,7 +19,22 @@ const WORKER_QUEUE_ATTRIBUTES = {
   ReceiveMessageWaitTimeSeconds: '20',
 };
 
+/** Deliveries of one worker message before it is dead-lettered. */
+export const WORKER_MAX_RECEIVES = 5;
+
+/** `https://sqs.<region>.amazonaws.com/<account>/<name>` (or an emulator's) -> the queue ARN. */
+export function queueArnFromUrl(
+  url: string,
+  region = process.env.AWS_REGION ?? 'us-east-1',
+): string {
+  const [account, name] = new URL(url).pathname.split('/').filter(Boolean).slice(-2);
+  const hostRegion = /sqs\.([a-z0-9-]+)\.amazonaws/.exec(url)?.[1];
+  return `arn:aws:sqs:${hostRegion ?? region}:${account}:${name}`;
+}
+
 export class Queues {
+  private workerDlqUrl: string | undefined;
+
   private schedulingUrl: string | undefined;
   private deadLetterUrl: string | undefined;
 
@@ -101,15 +117,49 @@ export class Queues {
     return `${this.config.workerQueuePrefix}${workerId}`;
   }
 
-  /** Creates (or finds: CreateQueue is idempotent for equal attributes) a worker's queue. */
+  /**
+   * A worker's queue URL without reading its record: the scheduling queue's URL with the
+   * worker queue's name (same account and region, as the stack and `cube up` create them).
+   */
+  async workerQueueUrl(workerId: string): Promise<string> {
+    const url = new URL(await this.schedulingQueueUrl());
+    url.pathname = url.pathname.replace(/[^/]+$/, this.workerQueueName(workerId));
+    return url.toString();
+  }
+
+  /**
+   * Creates (or finds: CreateQueue is idempotent for equal attributes) a worker's queue,
+   * whose poison messages go to the workers' shared dead-letter queue.
+   */
   async ensureWorkerQueue(workerId: string): Promise<string> {
+    const deadLetterUrl = await this.workerDeadLetterQueueUrl();
     const out = await this.sqs.send(
       new CreateQueueCommand({
         QueueName: this.workerQueueName(workerId),
-        Attributes: WORKER_QUEUE_ATTRIBUTES,
+        Attributes: {
+          ...WORKER_QUEUE_ATTRIBUTES,
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: queueArnFromUrl(deadLetterUrl),
+            maxReceiveCount: WORKER_MAX_RECEIVES,
+          }),
+        },
       }),
     );
     return out.QueueUrl!;
+  }
+
+  /** `<prefix>-worker-dlq`: under the worker queue prefix, so the same grants cover it. */
+  async workerDeadLetterQueueUrl(): Promise<string> {
+    if (!this.workerDlqUrl) {
+      const out = await this.sqs.send(
+        new CreateQueueCommand({
+          QueueName: this.workerQueueName('dlq'),
+          Attributes: { MessageRetentionPeriod: '1209600' },
+        }),
+      );
+      this.workerDlqUrl = out.QueueUrl!;
+    }
+    return this.workerDlqUrl;
   }
 
   async receive(
@@ -126,6 +176,26 @@ export class Queues {
       options.abortSignal ? { abortSignal: options.abortSignal } : {},
     );
     return out.Messages ?? [];
+  }
+
+  /** Deletes up to 10 received messages in one request (one request per ten, not per one). */
+  async deleteBatch(queueUrl: string, receiptHandles: string[]): Promise<void> {
+    for (let i = 0; i < receiptHandles.length; i += 10) {
+      const chunk = receiptHandles.slice(i, i + 10);
+      if (chunk.length === 1) {
+        await this.delete(queueUrl, chunk[0]!);
+        continue;
+      }
+      const out = await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((handle, n) => ({ Id: String(n), ReceiptHandle: handle })),
+        }),
+      );
+      if (out.Failed?.length) {
+        throw new Error(`deleting ${out.Failed.length} messages failed: ${out.Failed[0]?.Message}`);
+      }
+    }
   }
 
   async delete(queueUrl: string, receiptHandle: string): Promise<void> {

@@ -64,10 +64,14 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       workersTable: config.workersTable,
       eventsTable: config.eventsTable,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      // Also says this control plane honours the intervals workers declare.
+      heartbeatIdleIntervalMs: config.heartbeatIdleIntervalMs,
       heartbeatTtlMs: config.heartbeatTtlMs,
       restart: config.restart,
       // Workers nudge the scheduler themselves when they hand a task back (drain, reschedule).
       schedulingQueueUrl: await queues.schedulingQueueUrl(),
+      // Where the worker puts a malformed message it received (and deletes it from its queue).
+      deadLetterQueueUrl: await queues.workerDeadLetterQueueUrl(),
     },
   });
 }
