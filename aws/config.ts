@@ -24,6 +24,8 @@ export interface ControlPlaneConfig {
   schedulerPlugins: string[];
   heartbeatTtlMs: number;
   heartbeatIntervalMs: number;
+  /** Heartbeat interval of a worker without tasks (it declares it; the TTL follows). */
+  heartbeatIdleIntervalMs: number;
   /** A SCHEDULED task older than this with no worker progress gets its run message again. */
   scheduledResendMs: number;
   /** Restart limits and backoff, handed to workers at registration. */
@@ -55,6 +57,7 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
       .filter(Boolean),
     heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 10_000),
     heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 3_000),
+    heartbeatIdleIntervalMs: num('CUBE_HEARTBEAT_IDLE_INTERVAL_MS', 60_000),
     scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
     restart: {
       maxRestarts: num('CUBE_RESTART_MAX', RESTART_DEFAULTS.maxRestarts),
@@ -77,6 +80,7 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
     CUBE_WORKER_QUEUE_PREFIX: config.workerQueuePrefix,
     CUBE_HEARTBEAT_TTL_MS: String(config.heartbeatTtlMs),
     CUBE_HEARTBEAT_INTERVAL_MS: String(config.heartbeatIntervalMs),
+    CUBE_HEARTBEAT_IDLE_INTERVAL_MS: String(config.heartbeatIdleIntervalMs),
     CUBE_SCHEDULED_RESEND_MS: String(config.scheduledResendMs),
     CUBE_RESTART_MAX: String(config.restart.maxRestarts),
     CUBE_RESCHEDULE_MAX: String(config.restart.maxReschedules),

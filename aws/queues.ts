@@ -62,14 +62,15 @@ export class Queues {
   }
 
   /**
-   * Puts a message that can never be handled (malformed, say) straight into the scheduling
-   * dead-letter queue, with the reason as an attribute, instead of letting it be received
-   * and failed again until the redrive policy moves it.
+   * Puts a message that can never be handled (malformed, say) straight into a dead-letter
+   * queue (the scheduling one unless `queueUrl` names another, e.g. the workers'), with the
+   * reason as an attribute, instead of letting it be received and failed again until the
+   * redrive policy moves it.
    */
-  async sendToDeadLetter(body: string, reason: string): Promise<void> {
+  async sendToDeadLetter(body: string, reason: string, queueUrl?: string): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
-        QueueUrl: await this.schedulingDeadLetterUrl(),
+        QueueUrl: queueUrl ?? (await this.schedulingDeadLetterUrl()),
         // An empty body cannot be sent; a placeholder keeps the evidence that one arrived.
         MessageBody: body.length > 0 ? body : '(empty message body)',
         // Attributes count towards SQS's 256 KiB limit: a body near it goes without one.

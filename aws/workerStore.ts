@@ -34,6 +34,8 @@ interface WorkerItem {
   queueUrl: string;
   registeredAt: string;
   heartbeatAt: string;
+  /** The interval the worker declared with its last heartbeat (adaptive: idle workers beat less). */
+  heartbeatIntervalMs?: number;
   metrics?: WorkerMetrics;
   version?: string;
 }
@@ -60,6 +62,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     queueUrl: item.queueUrl,
     registeredAt: item.registeredAt,
     heartbeatAt: item.heartbeatAt,
+    ...(item.heartbeatIntervalMs ? { heartbeatIntervalMs: item.heartbeatIntervalMs } : {}),
     ...(item.metrics ? { metrics: item.metrics } : {}),
     ...(item.version ? { version: item.version } : {}),
   };
@@ -218,20 +221,32 @@ export class WorkerStore {
     throw new ConflictError(`worker ${reg.id} kept changing during registration; try again`);
   }
 
-  /** Heartbeat with fresh metrics; fails if the worker was removed or marked DOWN. */
-  async heartbeat(id: string, metrics: WorkerMetrics, now = new Date()): Promise<void> {
+  /**
+   * Heartbeat with fresh metrics and the interval until the next one (the reconciler's TTL for
+   * this worker follows it); fails if the worker was removed or marked DOWN.
+   */
+  async heartbeat(
+    id: string,
+    metrics: WorkerMetrics,
+    now = new Date(),
+    intervalMs?: number,
+  ): Promise<void> {
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.config.workersTable,
           Key: { id },
-          UpdateExpression: 'SET heartbeatAt = :at, #metrics = :metrics',
+          UpdateExpression:
+            intervalMs === undefined
+              ? 'SET heartbeatAt = :at, #metrics = :metrics REMOVE heartbeatIntervalMs'
+              : 'SET heartbeatAt = :at, #metrics = :metrics, heartbeatIntervalMs = :interval',
           ConditionExpression: 'attribute_exists(id) AND #state = :ready',
           ExpressionAttributeNames: { '#state': 'state', '#metrics': 'metrics' },
           ExpressionAttributeValues: {
             ':at': now.toISOString(),
             ':metrics': metrics,
             ':ready': 'READY',
+            ...(intervalMs === undefined ? {} : { ':interval': intervalMs }),
           },
         }),
       );

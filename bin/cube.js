@@ -2,11 +2,39 @@
 // Launcher for the `cube` CLI: registers tsx so the TypeScript sources run as they are,
 // then loads cli/main.ts relative to this file's real location (works from any cwd and
 // through an npm bin symlink, since import.meta.url is the resolved path).
-import { realpathSync } from 'node:fs';
+// `cube worker` runs the bundle dist/cube-worker.mjs instead (`npm run build:worker`) when it
+// is newer than every source it was built from: a daemon then carries no compiler hooks.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
 
-register();
 const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
-await import(pathToFileURL(join(here, '..', 'cli', 'main.ts')).href);
+const root = join(here, '..');
+
+function freshWorkerBundle() {
+  const [verb, sub] = process.argv.slice(2);
+  // The daemon only: `cube worker install|uninstall` live in the full CLI.
+  if (verb !== 'worker' || sub === 'install' || sub === 'uninstall') return;
+  if (process.env.CUBE_WORKER_FROM_SOURCE === '1') return;
+  const bundle = join(root, 'dist', 'cube-worker.mjs');
+  try {
+    const built = statSync(bundle).mtimeMs;
+    const { sources } = JSON.parse(readFileSync(join(root, 'dist', 'cube-worker.meta.json')));
+    if (sources.some((source) => statSync(join(root, source)).mtimeMs > built)) {
+      process.stderr.write('cube: dist/cube-worker.mjs is older than its sources; running them\n');
+      return;
+    }
+    return bundle;
+  } catch {
+    return; // no bundle (or a source gone): run from the sources
+  }
+}
+
+const bundle = freshWorkerBundle();
+if (bundle) {
+  await import(pathToFileURL(bundle).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(root, 'cli', 'main.ts')).href);
+}

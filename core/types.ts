@@ -202,6 +202,8 @@ export interface WorkerRecord {
   queueUrl: string;
   registeredAt: string;
   heartbeatAt: string;
+  /** Declared with each heartbeat: an idle worker beats rarely, a busy one often. */
+  heartbeatIntervalMs?: number;
   metrics?: WorkerMetrics;
   version?: string;
 }

@@ -117,5 +117,6 @@ export const WORKER_ACCESS: Access = {
   schedulingDlq: [],
   // queueLoop: long-poll and delete on its own queue (IAM cannot tell one worker's queue
   // from another's: the id is derived at registration, so the prefix is the narrowest)
-  workerQueues: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+  // and a malformed message goes to `<prefix>-worker-dlq` (under the same prefix)
+  workerQueues: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage'],
 };

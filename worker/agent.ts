@@ -9,14 +9,16 @@ import { WorkerStore } from '../aws/workerStore.js';
 import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { followContainerEvents, handleContainerDied } from './containerEvents.js';
+import type { ContainerRuntime } from './containerRuntime.js';
 import { DockerRuntime } from './dockerRuntime.js';
 import { HealthMonitors } from './healthMonitor.js';
-import { HostMetricsSampler, runHeartbeat } from './heartbeat.js';
+import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './heartbeat.js';
 import { dockerDataRoot } from './hostCapacity.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_MS,
   type LocalReconcileReport,
   reconcileLocal,
+  reconcileLocalLight,
 } from './localReconcile.js';
 import { runQueueLoop } from './queueLoop.js';
 import type { WorkerControlPlaneConfig } from './registration.js';
@@ -37,15 +39,23 @@ export interface WorkerAgentOptions {
     | 'workersTable'
     | 'eventsTable'
     | 'heartbeatIntervalMs'
+    | 'heartbeatIdleIntervalMs'
     | 'restart'
     | 'schedulingQueueUrl'
+    | 'deadLetterQueueUrl'
   >;
-  docker: Docker;
+  /** The engine; optional only with a `runtime` that needs none (then no events stream). */
+  docker?: Docker;
+  /** Default: DockerRuntime over `docker`. The scale benchmark passes a simulated one. */
+  runtime?: ContainerRuntime;
+  /** Default: host metrics from systeminformation. */
+  sampler?: Pick<HostMetricsSampler, 'sample'>;
   clients?: AwsClients;
   log?: (line: string) => void;
   /** Called when a heartbeat is refused (worker DOWN or gone): register again. */
   reregister?: () => Promise<void>;
   heartbeatIntervalMs?: number;
+  heartbeatIdleIntervalMs?: number;
   reconcileIntervalMs?: number;
   /** Stop timeout for containers without a task record (orphans); tasks bring their own. */
   stopTimeoutSeconds?: number;
@@ -114,13 +124,16 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   const tasks = new TaskStore(clients.ddb, tableConfig);
   const workers = new WorkerStore(clients.ddb, tableConfig);
   const queues = new WorkerQueues(clients.sqs, config.schedulingQueueUrl, log);
-  const runtime = new DockerRuntime(docker, workerId, {
-    log,
-    ...(options.stopTimeoutSeconds !== undefined
-      ? { stopTimeoutSeconds: options.stopTimeoutSeconds }
-      : {}),
-    ...(options.pullTimeoutMs !== undefined ? { pullTimeoutMs: options.pullTimeoutMs } : {}),
-  });
+  if (!docker && !options.runtime) throw new Error('a worker agent needs docker or a runtime');
+  const runtime =
+    options.runtime ??
+    new DockerRuntime(docker!, workerId, {
+      log,
+      ...(options.stopTimeoutSeconds !== undefined
+        ? { stopTimeoutSeconds: options.stopTimeoutSeconds }
+        : {}),
+      ...(options.pullTimeoutMs !== undefined ? { pullTimeoutMs: options.pullTimeoutMs } : {}),
+    });
   const controller = new AbortController();
   const { signal } = controller;
   const background = new Set<Promise<unknown>>();
@@ -147,8 +160,9 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   context.health = new HealthMonitors(context, track);
 
   let reconciling: Promise<LocalReconcileReport> | undefined;
-  const reconcileNow = () => {
-    reconciling ??= reconcileLocal(context).finally(() => {
+  /** Full by default; the periodic pass is light (no Query: see localReconcile.ts). */
+  const reconcileNow = (light = false) => {
+    reconciling ??= (light ? reconcileLocalLight : reconcileLocal)(context).finally(() => {
       reconciling = undefined;
     });
     return reconciling;
@@ -169,28 +183,30 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     connected = resolve;
   });
   let connections = 0;
-  const events = followContainerEvents({
-    docker,
-    workerId,
-    signal,
-    log,
-    onConnected: () => {
-      connected();
-      // A reopened stream (Docker restarted, say) may have missed exits: look again.
-      if (connections++ > 0) resync('reconcile after the Docker events stream reopened');
-    },
-    // An exit that cannot be written now (control plane unreachable) is retried until it is;
-    // the container stays until then, so the reconciler could re-derive it from Docker too.
-    onDie: (died) =>
-      track(
-        retryUntilDone(() => handleContainerDied(context, died), {
-          signal,
-          log,
-          what: `recording the exit of task ${died.taskId} attempt ${died.attempt}`,
-        }),
-        `recording exit of ${died.taskId}`,
-      ),
-  });
+  const events = docker
+    ? followContainerEvents({
+        docker,
+        workerId,
+        signal,
+        log,
+        onConnected: () => {
+          connected();
+          // A reopened stream (Docker restarted, say) may have missed exits: look again.
+          if (connections++ > 0) resync('reconcile after the Docker events stream reopened');
+        },
+        // An exit that cannot be written now (control plane unreachable) is retried until it is;
+        // the container stays until then, so the reconciler could re-derive it from Docker too.
+        onDie: (died) =>
+          track(
+            retryUntilDone(() => handleContainerDied(context, died), {
+              signal,
+              log,
+              what: `recording the exit of task ${died.taskId} attempt ${died.attempt}`,
+            }),
+            `recording exit of ${died.taskId}`,
+          ),
+      })
+    : Promise.resolve(connected());
   await raceTimeout(firstConnection, 5_000);
 
   try {
@@ -202,8 +218,13 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   }
   track(adoptPlannedRestarts(context), 'adopting planned restarts');
 
-  const handle = async (message: WorkerMessage): Promise<string> =>
-    message.kind === 'run' ? handleRun(context, message) : handleStop(context, message);
+  // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
+  const waker = new HeartbeatWaker();
+  const handle = async (message: WorkerMessage): Promise<string> => {
+    if (message.kind !== 'run') return handleStop(context, message);
+    waker.wake();
+    return handleRun(context, message);
+  };
   const queueLoop = runQueueLoop({
     queues,
     queueUrl: options.queueUrl,
@@ -211,13 +232,26 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     handle,
     log,
     ...(options.queueWaitSeconds !== undefined ? { waitSeconds: options.queueWaitSeconds } : {}),
+    ...(config.deadLetterQueueUrl
+      ? {
+          deadLetter: (body: string, reason: string) =>
+            queues.sendToDeadLetter(body, reason, config.deadLetterQueueUrl),
+        }
+      : {}),
   });
 
-  const sampler = new HostMetricsSampler(await dockerDataRoot(docker));
+  const sampler =
+    options.sampler ?? new HostMetricsSampler(docker ? await dockerDataRoot(docker) : '/');
+  const idleInterval =
+    options.heartbeatIdleIntervalMs ??
+    (options.heartbeatIntervalMs === undefined ? config.heartbeatIdleIntervalMs : undefined);
   const heartbeat = runHeartbeat({
     workerId,
     workers,
     intervalMs: options.heartbeatIntervalMs ?? config.heartbeatIntervalMs,
+    waker,
+    // An explicit interval (tests, a user's flag) means "beat this often", idle or not.
+    ...(idleInterval ? { idleIntervalMs: idleInterval } : {}),
     sampler,
     countRunningTasks: () => runtime.countRunning(),
     log,
@@ -234,7 +268,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       await sleep(interval, signal);
       if (signal.aborted) break;
       try {
-        const report = await reconcileNow();
+        const report = await reconcileNow(true);
         if (Object.values(report).some((n) => n > 0)) log(`reconcile: ${JSON.stringify(report)}`);
       } catch (error) {
         log(`reconcile failed: ${(error as Error).message}`);
@@ -261,7 +295,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   return {
     workerId,
     context,
-    reconcileNow,
+    reconcileNow: () => reconcileNow(),
     stop: async () => {
       controller.abort();
       await done;

@@ -1,6 +1,10 @@
 // The worker's pulse: every interval, fresh host metrics written to its record. A heartbeat
 // refused because the record is gone or DOWN means the control plane gave up on this worker:
 // it registers again (same id) and carries on.
+// Adaptive: a worker without tasks beats every `idleIntervalMs` (a minute) and says so on its
+// record, so the reconciler waits 3 intervals before calling it lost; a worker with tasks
+// beats every `intervalMs` (3 s), and at once when work arrives (`HeartbeatWaker`), so losing
+// it is noticed within seconds. An idle worker costs 1 write a minute instead of 20.
 import { loadavg } from 'node:os';
 import si from 'systeminformation';
 import type { WorkerStore } from '../aws/workerStore.js';
@@ -49,10 +53,43 @@ export class HostMetricsSampler {
 
 const clamp01 = (value: number) => (Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0);
 
+/** Lets the agent cut a heartbeat's sleep short (a run message arrived on an idle worker). */
+export class HeartbeatWaker {
+  private wakeUp: (() => void) | undefined;
+  /** A wake that came while no one slept (mid-beat): the next sleep is skipped. */
+  private pending = false;
+  /** Time of the last wake: work counts as under way for an idle interval after it. */
+  lastWokenAt = 0;
+
+  wake(): void {
+    this.lastWokenAt = Date.now();
+    if (this.wakeUp) this.wakeUp();
+    else this.pending = true;
+  }
+
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    const cut = new AbortController();
+    this.wakeUp = () => cut.abort();
+    const stop = () => cut.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    return sleep(ms, cut.signal).finally(() => {
+      signal.removeEventListener('abort', stop);
+      this.wakeUp = undefined;
+    });
+  }
+}
+
 export interface HeartbeatOptions {
   workerId: string;
   workers: Pick<WorkerStore, 'heartbeat'>;
   intervalMs: number;
+  /** Interval while the worker has no tasks; absent: always `intervalMs`. */
+  idleIntervalMs?: number;
+  waker?: HeartbeatWaker;
   sampler: Pick<HostMetricsSampler, 'sample'>;
   countRunningTasks: () => Promise<number>;
   /** Registers the worker again after the control plane refused a heartbeat. */
@@ -73,7 +110,8 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
   };
   let failures = 0;
   while (!options.signal.aborted) {
-    const ok = await beat({ ...options, log });
+    const declared = await beat({ ...options, log });
+    const ok = declared !== false;
     if (ok && failures > 0) {
       options.log('heartbeat recovered');
       lastFailure = undefined;
@@ -83,20 +121,27 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
     // While failing, beat again sooner (to stay alive once the control plane is back), with
     // jitter so that a fleet of workers does not hit it all at once.
     const delay = ok
-      ? options.intervalMs
+      ? declared
       : Math.max(200, backoffDelay(failures, options.intervalMs / 4, options.intervalMs));
-    await sleep(delay, options.signal);
+    if (options.waker) await options.waker.sleep(delay, options.signal);
+    else await sleep(delay, options.signal);
   }
 }
 
-/** One heartbeat; true when the control plane took it. */
-export async function beat(options: HeartbeatOptions): Promise<boolean> {
+/** One heartbeat; the interval it declared when the control plane took it, else false. */
+export async function beat(options: HeartbeatOptions): Promise<number | false> {
   const { workerId, log } = options;
   try {
     const running = await withTimeout(options.countRunningTasks(), SAMPLE_TIMEOUT_MS, 0);
     const metrics = await options.sampler.sample(running);
-    await options.workers.heartbeat(workerId, metrics);
-    return true;
+    const idle = options.idleIntervalMs;
+    const woken = options.waker && Date.now() - options.waker.lastWokenAt < (idle ?? 0);
+    const interval =
+      idle === undefined || running > 0 || woken
+        ? options.intervalMs
+        : Math.max(idle, options.intervalMs);
+    await options.workers.heartbeat(workerId, metrics, new Date(), interval);
+    return interval;
   } catch (error) {
     if (!(error instanceof ConflictError)) {
       log(`heartbeat failed: ${(error as Error).message}`);

@@ -1,8 +1,12 @@
 // What this worker runs vs what the records say, repaired from this side: orphans removed
 // (the containers of tasks the control plane took away, e.g. while this worker was DOWN),
 // exits and starts that were missed recorded, lost run messages and stops redone, health
-// probes resumed for adopted containers. Runs at start, every ~15 s, and whenever the worker
-// gets back in touch with Docker or the control plane.
+// probes resumed for adopted containers. A full pass (start, and whenever the worker gets
+// back in touch with Docker or the control plane) reads every record involved, including a
+// Query of the tasks table. The periodic pass (every ~15 s) is light: Docker's list, and a
+// record read only for a container not yet seen running under its record, or one that ended
+// or vanished; lost run and stop messages are re-sent by the control plane's reconciler. An
+// idle worker's periodic pass costs no AWS request at all (it used to Query 4 states).
 import { ConflictError } from '../core/errors.js';
 import type { TaskRecord } from '../core/types.js';
 import { type CubeContainer, stopTimeoutOf } from './dockerRuntime.js';
@@ -23,6 +27,47 @@ export interface LocalReconcileReport {
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
 
+/** Per worker: `taskId/attempt` -> container id, seen running with its record RUNNING here. */
+const confirmedRunning = new WeakMap<WorkerContext, Map<string, string>>();
+const keyOf = (taskId: string, attempt: number) => `${taskId}/${attempt}`;
+
+/** The periodic pass: Docker first, the records only where Docker shows a change. */
+export async function reconcileLocalLight(ctx: WorkerContext): Promise<LocalReconcileReport> {
+  const confirmed = confirmedRunning.get(ctx);
+  if (!confirmed) return reconcileLocal(ctx);
+  const report = emptyReport();
+  const containers = await ctx.runtime.listOwn();
+  const present = new Set<string>();
+  for (const container of containers) {
+    const key = keyOf(container.taskId, container.attempt);
+    present.add(key);
+    if (container.state === 'running' && confirmed.get(key) === container.id) continue;
+    await ctx.locks.tryWithLock(container.taskId, async () => {
+      confirmed.delete(key);
+      if (await reconcileContainer(ctx, container, report)) confirmed.set(key, container.id);
+    });
+  }
+  // Seen running before, gone now: its exit was handled, or the container vanished.
+  for (const key of [...confirmed.keys()]) {
+    if (present.has(key)) continue;
+    confirmed.delete(key);
+    const [id, attempt] = key.split('/') as [string, string];
+    await ctx.locks.tryWithLock(id, () =>
+      reconcileTaskWithoutContainer(ctx, { id, attempt: Number(attempt) }, report),
+    );
+  }
+  return report;
+}
+
+const emptyReport = (): LocalReconcileReport => ({
+  orphansRemoved: 0,
+  markedRunning: 0,
+  exitsRecorded: 0,
+  stopsFinished: 0,
+  runsStarted: 0,
+  vanished: 0,
+});
+
 export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcileReport> {
   const report: LocalReconcileReport = {
     orphansRemoved: 0,
@@ -39,10 +84,16 @@ export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcile
   ).filter((task) => task.workerId === ctx.workerId);
   const containers = await ctx.runtime.listOwn();
 
+  const confirmed = new Map<string, string>();
   for (const container of containers) {
     // A busy task is being handled right now; the next pass looks again.
-    await ctx.locks.tryWithLock(container.taskId, () => reconcileContainer(ctx, container, report));
+    await ctx.locks.tryWithLock(container.taskId, async () => {
+      if (await reconcileContainer(ctx, container, report)) {
+        confirmed.set(keyOf(container.taskId, container.attempt), container.id);
+      }
+    });
   }
+  confirmedRunning.set(ctx, confirmed);
 
   const withContainer = new Set(containers.map((c) => `${c.taskId}/${c.attempt}`));
   for (const task of assigned) {
@@ -52,11 +103,12 @@ export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcile
   return report;
 }
 
+/** True when the container runs under its RUNNING record (nothing to look at next time). */
 async function reconcileContainer(
   ctx: WorkerContext,
   container: CubeContainer,
   report: LocalReconcileReport,
-): Promise<void> {
+): Promise<boolean> {
   const task = await ctx.tasks.get(container.taskId);
   if (!ownsAttempt(ctx, task, container.attempt) || !CONTAINER_STATES.has(task.state)) {
     ctx.log(
@@ -67,21 +119,21 @@ async function reconcileContainer(
     // still deserves its stop signal.
     await ctx.runtime.stopAndRemove(container.id, task ? stopTimeoutOf(task) : undefined);
     report.orphansRemoved++;
-    return;
+    return false;
   }
   if (task.state === 'STOPPING') {
     if ((await stopTaskLocked(ctx, task)) === 'stopped') report.stopsFinished++;
-    return;
+    return false;
   }
   const exit = await ctx.runtime.inspectExit(container.id);
-  if (!exit) return;
+  if (!exit) return false;
   if (exit.neverStarted) {
     // Created, never started: the worker stopped between the two. Finish the start.
     if (task.state === 'STARTING') {
       await runTaskLocked(ctx, task.id, task.attempt);
       report.runsStarted++;
     }
-    return;
+    return false;
   }
   if (exit.running) {
     if (task.state === 'STARTING') {
@@ -93,23 +145,25 @@ async function reconcileContainer(
         });
         report.markedRunning++;
         ctx.health.ensure(running, container.id);
+        return true;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
+        return false;
       }
-    } else {
-      ctx.health.ensure(task, container.id);
     }
-    return;
+    ctx.health.ensure(task, container.id);
+    return task.state === 'RUNNING';
   }
   if (await recordExit(ctx, task, exit)) {
     report.exitsRecorded++;
     await ctx.runtime.remove(container.id);
   }
+  return false;
 }
 
 async function reconcileTaskWithoutContainer(
   ctx: WorkerContext,
-  listed: TaskRecord,
+  listed: Pick<TaskRecord, 'id' | 'attempt'>,
   report: LocalReconcileReport,
 ): Promise<void> {
   const task = await ctx.tasks.get(listed.id);

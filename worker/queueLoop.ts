@@ -1,6 +1,7 @@
 // Long-polls this worker's queue and hands each message to its handler, concurrently. A
 // message is deleted once handled or found obsolete, and left for redelivery (after its
-// visibility timeout) when handling failed unexpectedly. Malformed messages are deleted.
+// visibility timeout) when handling failed unexpectedly. A malformed message goes to the
+// dead-letter queue (when the control plane named one) and is deleted: it never crashes the loop.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Queues } from '../aws/queues.js';
 import { MalformedMessageError, parseWorkerMessage, type WorkerMessage } from '../core/messages.js';
@@ -15,6 +16,8 @@ export interface QueueLoopOptions {
   /** Messages handled at once; polling pauses while this many are in flight. */
   maxInFlight?: number;
   waitSeconds?: number;
+  /** Keeps a malformed message, with the reason, in the workers' dead-letter queue. */
+  deadLetter?: (body: string, reason: string) => Promise<void>;
 }
 
 /** Polls until the signal aborts, then waits for the messages still being handled. */
@@ -62,7 +65,14 @@ async function handleMessage(options: QueueLoopOptions, message: Message): Promi
     parsed = parseWorkerMessage(body);
   } catch (error) {
     if (!(error instanceof MalformedMessageError)) throw error;
-    log(`deleting a malformed message (${error.message}): ${body.slice(0, 200)}`);
+    log(`dead-lettering a malformed message (${error.message}): ${body.slice(0, 200)}`);
+    try {
+      await options.deadLetter?.(body, error.message);
+    } catch (sendError) {
+      // Not deleted: after its redeliveries SQS's redrive policy moves it there instead.
+      log(`dead-lettering failed, leaving it for redrive: ${(sendError as Error).message}`);
+      return;
+    }
     await deleteMessage(options, message);
     return;
   }

@@ -21,10 +21,14 @@ export interface WorkerControlPlaneConfig {
   eventsTable: string;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** Absent from an older control plane (it would not honour a declared interval): no idling. */
+  heartbeatIdleIntervalMs?: number;
   /** Restart limits and backoff (an older control plane sends none: RESTART_DEFAULTS). */
   restart?: RestartSettings;
   /** Where a worker nudges the scheduler after handing a task back (a drain, a reschedule). */
   schedulingQueueUrl?: string;
+  /** Where a malformed message received by the worker goes (`<prefix>-worker-dlq`). */
+  deadLetterQueueUrl?: string;
 }
 
 export interface RegistrationResponse {
@@ -42,6 +46,7 @@ const RegistrationResponseSchema = z.object({
     eventsTable: z.string().min(1),
     heartbeatIntervalMs: z.number().positive(),
     heartbeatTtlMs: z.number().positive(),
+    heartbeatIdleIntervalMs: z.number().positive().optional(),
     restart: z
       .object({
         maxRestarts: z.number().int().min(0),
@@ -51,6 +56,7 @@ const RegistrationResponseSchema = z.object({
       })
       .optional(),
     schedulingQueueUrl: z.string().min(1).optional(),
+    deadLetterQueueUrl: z.string().min(1).optional(),
   }),
 });
 

@@ -38,17 +38,21 @@ export async function runTaskLocked(
   taskId: string,
   attempt: number,
 ): Promise<RunOutcome> {
-  const task = await claimStart(ctx, taskId, attempt);
-  if (!task) return 'obsolete';
+  const claim = await claimStart(ctx, taskId, attempt);
+  if (!claim) return 'obsolete';
+  const { task, resumed } = claim;
 
   let containerId: string;
   try {
-    // One container per task here: an earlier attempt's (a restart, a task given back after
-    // this worker was thought lost) goes before the new one starts.
-    for (const old of await ctx.runtime.listTask(taskId)) {
+    // A first attempt this worker just claimed has no container anywhere yet (containers are
+    // made only after STARTING): skip listing, which costs a scan of all the engine's
+    // containers. Otherwise one container per task here: an earlier attempt's (a restart, a
+    // task given back after this worker was thought lost) goes before the new one starts.
+    const mine = attempt === 1 && !resumed ? [] : await ctx.runtime.listTask(taskId);
+    for (const old of mine) {
       if (old.attempt < attempt) await ctx.runtime.stopAndRemove(old.id, stopTimeoutOf(task));
     }
-    const existing = await ctx.runtime.find(taskId, attempt);
+    const existing = mine.find((c) => c.attempt === attempt);
     if (existing) {
       containerId = existing.id;
       ctx.log(`task ${taskId} attempt ${attempt}: adopting container ${containerId.slice(0, 12)}`);
@@ -82,20 +86,23 @@ export async function runTaskLocked(
   return markRunning(ctx, task, containerId);
 }
 
-/** SCHEDULED -> STARTING, or an interrupted STARTING taken up again. */
+/** SCHEDULED -> STARTING, or an interrupted STARTING taken up again (`resumed`). */
 async function claimStart(
   ctx: WorkerContext,
   taskId: string,
   attempt: number,
-): Promise<TaskRecord | undefined> {
+): Promise<{ task: TaskRecord; resumed: boolean } | undefined> {
   let task = await ctx.tasks.get(taskId);
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
     if (!ownsAttempt(ctx, task, attempt)) return undefined;
     // STARTING with the lock free: a crash between STARTING and the container's start.
-    if (task.state === 'STARTING') return task;
+    if (task.state === 'STARTING') return { task, resumed: true };
     if (task.state !== 'SCHEDULED') return undefined;
     try {
-      return await ctx.tasks.transition(task, { to: 'STARTING', by: ctx.by });
+      return {
+        task: await ctx.tasks.transition(task, { to: 'STARTING', by: ctx.by }),
+        resumed: false,
+      };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       task = await ctx.tasks.get(taskId);

@@ -5,7 +5,7 @@ import type { TaskStore } from '../aws/taskStore.js';
 import type { WorkerStore } from '../aws/workerStore.js';
 import type { RestartSettings } from '../core/restartPolicy.js';
 import type { TaskRecord, TaskState } from '../core/types.js';
-import type { DockerRuntime } from './dockerRuntime.js';
+import type { ContainerRuntime } from './containerRuntime.js';
 import type { HealthMonitors } from './healthMonitor.js';
 import type { RestartTimers } from './restartTimers.js';
 import type { TaskLocks } from './taskLocks.js';
@@ -19,7 +19,7 @@ export interface WorkerContext {
   workers: WorkerStore;
   queues: Queues;
   restartSettings: RestartSettings;
-  runtime: DockerRuntime;
+  runtime: ContainerRuntime;
   locks: TaskLocks;
   /** Planned restarts of this worker's tasks, each carried out when due. */
   restarts: RestartTimers;

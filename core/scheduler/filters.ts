@@ -1,5 +1,6 @@
 // Feasibility filters. Each returns the reason a person reads in `0/3 workers fit: ...`.
 // Hot path: no allocation, no date parsing per worker.
+import { heartbeatTtlFor } from '../heartbeat.js';
 import type { TaskSpec, WorkerRecord } from '../types.js';
 import { constraintsMatch, unmetConstraint } from './constraints.js';
 import { hostPortsFree, takenPort } from './ports.js';
@@ -42,8 +43,20 @@ function refreshCutoff(ctx: PlacementContext): void {
   memoCutoffCanonical = isCanonicalIso(memoCutoffIso);
 }
 
-/** True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs` (future stamps count as fresh). */
-export function isHeartbeatFresh(heartbeatAt: string, ctx: PlacementContext): boolean {
+/**
+ * True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs`, or than three intervals the
+ * worker declared when longer (an idle worker beats rarely); future stamps count as fresh.
+ */
+export function isHeartbeatFresh(
+  heartbeatAt: string,
+  ctx: PlacementContext,
+  declaredIntervalMs?: number,
+): boolean {
+  const ttl = heartbeatTtlFor(ctx.heartbeatTtlMs, declaredIntervalMs);
+  if (ttl !== ctx.heartbeatTtlMs) {
+    const at = Date.parse(heartbeatAt);
+    return !Number.isNaN(at) && at >= ctx.now.getTime() - ttl;
+  }
   if (ctx.now !== memoNow || ctx.heartbeatTtlMs !== memoTtlMs) refreshCutoff(ctx);
   if (memoCutoffCanonical && isCanonicalIso(heartbeatAt)) return heartbeatAt >= memoCutoffIso;
   const at = Date.parse(heartbeatAt);
@@ -55,7 +68,9 @@ export const workerReady: FilterPlugin = {
   name: 'worker-ready',
   filter(_task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext) {
     if (worker.state !== 'READY') return REASON_NOT_READY;
-    return isHeartbeatFresh(worker.heartbeatAt, ctx) ? undefined : REASON_NOT_READY;
+    return isHeartbeatFresh(worker.heartbeatAt, ctx, worker.heartbeatIntervalMs)
+      ? undefined
+      : REASON_NOT_READY;
   },
 };
 
@@ -106,7 +121,10 @@ export const DEFAULT_FILTERS: readonly FilterPlugin[] = [
 export const defaultFeasibility: FilterPlugin = {
   name: 'default-feasibility',
   filter(task: TaskSpec, worker: WorkerRecord, ctx: PlacementContext) {
-    if (worker.state !== 'READY' || !isHeartbeatFresh(worker.heartbeatAt, ctx)) {
+    if (
+      worker.state !== 'READY' ||
+      !isHeartbeatFresh(worker.heartbeatAt, ctx, worker.heartbeatIntervalMs)
+    ) {
       return REASON_NOT_READY;
     }
     if (worker.cordoned) return REASON_CORDONED;

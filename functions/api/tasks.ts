@@ -92,7 +92,7 @@ export async function getTask(event: APIGatewayProxyEventV2, context: AuthedCont
 /** Stop: PENDING/LOST tasks stop at once; placed ones go STOPPING and their worker is told. */
 export async function stopTask(event: APIGatewayProxyEventV2, context: AuthedContext) {
   const principal = requireScope(context, ['submit']);
-  const { tasks, workers, queues } = getDeps();
+  const { tasks, queues } = getDeps();
   const id = taskIdParam(event);
   const by = `api:${principal.name}`;
   for (let tries = 0; tries < 5; tries++) {
@@ -100,14 +100,14 @@ export async function stopTask(event: APIGatewayProxyEventV2, context: AuthedCon
     try {
       const stopped = await stopOnce(task, by);
       if (stopped.state === 'STOPPING' && stopped.workerId) {
-        const worker = await workers.get(stopped.workerId);
-        if (worker) {
-          await queues.sendToWorker(worker.queueUrl, {
-            kind: 'stop',
-            taskId: id,
-            attempt: stopped.attempt,
-          });
-        }
+        // The queue URL follows from the worker id (no read of its record). A worker gone
+        // with its queue is the reconciler's to settle (its tasks end STOPPED).
+        const queueUrl = await queues.workerQueueUrl(stopped.workerId);
+        await queues
+          .sendToWorker(queueUrl, { kind: 'stop', taskId: id, attempt: stopped.attempt })
+          .catch((error: Error) =>
+            console.error(`stop ${id}: no stop message sent: ${error.message}`),
+          );
       }
       return jsonResponse(202, { task: stopped });
     } catch (error) {

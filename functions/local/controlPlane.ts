@@ -12,6 +12,9 @@ import { type HttpApiHandler, serveHttpApi } from './httpBridge.js';
 import { lambdaContext } from './lambdaContext.js';
 import { runSqsEventSource, type SqsHandler } from './sqsEventSource.js';
 
+/** Scheduler batches in flight; reservations are conditional writes, so they cannot overcommit. */
+const SCHEDULER_CONCURRENCY = 4;
+
 export interface LocalControlPlaneOptions {
   port: number;
   /** How often the reconciler runs (EventBridge's floor in AWS is a minute). */
@@ -56,6 +59,7 @@ export async function startLocalControlPlane(
     queueUrl: schedulingQueueUrl,
     handler: schedulerHandler as unknown as SqsHandler,
     functionName: 'cube-scheduler',
+    concurrency: SCHEDULER_CONCURRENCY,
     signal: abort.signal,
     log,
   });

@@ -1,5 +1,6 @@
 // Drives an SQS-triggered handler the way Lambda's event source mapping does: long-poll the
-// queue, hand over batches of up to 10 records, delete those not reported as failures.
+// queue, hand over batches of up to 10 records, delete those not reported as failures (in one
+// DeleteMessageBatch, as Lambda's event source mapping does).
 // Failed records become visible again after the queue's visibility timeout.
 
 import type { Message } from '@aws-sdk/client-sqs';
@@ -39,10 +40,22 @@ export interface EventSourceOptions {
   functionName: string;
   signal: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * Batches handled at once, as Lambda's event source mapping runs several pollers (five at
+   * first): one slow batch does not hold back the messages behind it.
+   */
+  concurrency?: number;
 }
 
 /** Runs until `signal` aborts. */
 export async function runSqsEventSource(options: EventSourceOptions): Promise<void> {
+  const pollers = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () =>
+    poll(options),
+  );
+  await Promise.all(pollers);
+}
+
+async function poll(options: EventSourceOptions): Promise<void> {
   const { queues, queueUrl, handler, signal, log } = options;
   const queueArn = `arn:aws:sqs:local:000000000000:${queueUrl.split('/').pop()}`;
   let backoffMs = 250;
@@ -58,10 +71,9 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<vo
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn)) };
       const response = await handler(event, lambdaContext(options.functionName));
       const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      await Promise.all(
-        event.Records.filter((r) => !failed.has(r.messageId)).map((r) =>
-          queues.delete(queueUrl, r.receiptHandle),
-        ),
+      await queues.deleteBatch(
+        queueUrl,
+        event.Records.filter((r) => !failed.has(r.messageId)).map((r) => r.receiptHandle),
       );
     } catch (error) {
       if (signal.aborted) break;

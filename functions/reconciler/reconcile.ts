@@ -1,17 +1,31 @@
 // One reconciliation sweep:
-// - workers silent for longer than the heartbeat TTL are marked DOWN; tasks held by a DOWN
+// - workers silent for longer than the heartbeat TTL (or 3 intervals they declared: idle
+//   workers beat once a minute) are marked DOWN; so is an idle worker that has not beaten
+//   since a task was placed on it (a live one wakes and beats at once); tasks held by a DOWN
 //   or vanished worker become LOST and are rescheduled by their policy;
 // - planned restarts that are overdue (their worker died before doing them) are carried out;
-// - SCHEDULED tasks no worker picked up get their run message again;
+// - SCHEDULED tasks no worker picked up get their run message again, STOPPING ones their stop
+//   message (workers no longer list the tasks table on every local pass);
 // - PENDING tasks get a fresh schedule nudge (a lost nudge, or room that has freed up).
 import { applyDueRestart } from '../../aws/restarts.js';
 import { ConflictError } from '../../core/errors.js';
+import { heartbeatTtlFor } from '../../core/heartbeat.js';
 import { decideRestart, restartPatch } from '../../core/restartPolicy.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
 
 /** Leave fresh submissions to their own nudge. */
 const PENDING_GRACE_MS = 5_000;
+/**
+ * A PENDING task is nudged again at most this often: a nudge already queued (the scheduling
+ * queue's visibility timeout is 30 s) must not be joined by one per sweep, or a backlog of
+ * pending tasks floods the scheduler with copies.
+ */
+const PENDING_RENUDGE_MS = 30_000;
+/** Tasks nudged per sweep at most; the rest wait for the next sweep. */
+const PENDING_NUDGES_PER_SWEEP = 200;
+/** taskId -> when this process last nudged it (module state: survives warm invocations). */
+const lastNudged = new Map<string, number>();
 /** A worker carries out its own restarts after their backoff; step in only when it did not. */
 const RESTART_GRACE_MS = 5_000;
 const BY = 'reconciler';
@@ -21,6 +35,7 @@ export interface ReconcileReport {
   tasksLost: number;
   restarted: number;
   runResent: number;
+  stopResent: number;
   pendingNudged: number;
 }
 
@@ -43,10 +58,14 @@ export async function reconcile(
     tasksLost: 0,
     restarted: 0,
     runResent: 0,
+    stopResent: 0,
     pendingNudged: 0,
   };
   const workers = await markSilentWorkersDown(deps, now, report, options.mayMarkDown ?? true);
   const held = await deps.tasks.listByState(['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING']);
+  if (options.mayMarkDown ?? true) {
+    await markUnresponsiveWorkersDown(deps, held, workers, now, report);
+  }
   for (const task of held) {
     const worker = task.workerId ? workers.get(task.workerId) : undefined;
     if (!worker || worker.state === 'DOWN') {
@@ -61,6 +80,16 @@ export async function reconcile(
         attempt: task.attempt,
       });
       report.runResent++;
+    } else if (
+      task.state === 'STOPPING' &&
+      age(task.updatedAt, now) >= deps.config.scheduledResendMs + stopTimeoutMs(task)
+    ) {
+      await deps.queues.sendToWorker(worker.queueUrl, {
+        kind: 'stop',
+        taskId: task.id,
+        attempt: task.attempt,
+      });
+      report.stopResent++;
     }
   }
 
@@ -73,8 +102,14 @@ export async function reconcile(
     if (outcome.kind === 'in-place' || outcome.kind === 'rescheduled') report.restarted++;
   }
 
-  for (const task of await deps.tasks.listByState(['PENDING'])) {
+  const pending = await deps.tasks.listByState(['PENDING']);
+  const stillPending = new Set(pending.map((t) => t.id));
+  for (const id of lastNudged.keys()) if (!stillPending.has(id)) lastNudged.delete(id);
+  for (const task of pending) {
+    if (report.pendingNudged >= PENDING_NUDGES_PER_SWEEP) break;
     if (age(task.updatedAt, now) < PENDING_GRACE_MS) continue;
+    if (now.getTime() - (lastNudged.get(task.id) ?? 0) < PENDING_RENUDGE_MS) continue;
+    lastNudged.set(task.id, now.getTime());
     await deps.queues.sendSchedule({ kind: 'schedule', taskId: task.id, attempt: task.attempt });
     report.pendingNudged++;
   }
@@ -82,6 +117,34 @@ export async function reconcile(
 }
 
 const age = (iso: string | undefined, now: Date) => now.getTime() - Date.parse(iso ?? '');
+const stopTimeoutMs = (task: TaskRecord) => (task.spec.stopTimeoutSeconds ?? 10) * 1000;
+
+/**
+ * An idle worker beats once a minute, so its silence alone takes minutes to notice. But a
+ * live one beats at once when a run message reaches it: a task SCHEDULED on it for longer
+ * than the resend delay, with no heartbeat since the placement, means it is gone.
+ */
+async function markUnresponsiveWorkersDown(
+  deps: Deps,
+  held: TaskRecord[],
+  workers: Map<string, WorkerRecord>,
+  now: Date,
+  report: ReconcileReport,
+): Promise<void> {
+  for (const task of held) {
+    const worker = task.workerId ? workers.get(task.workerId) : undefined;
+    if (task.state !== 'SCHEDULED' || worker?.state !== 'READY' || !task.scheduledAt) continue;
+    if (age(task.scheduledAt, now) < deps.config.scheduledResendMs) continue;
+    if (Date.parse(worker.heartbeatAt) >= Date.parse(task.scheduledAt)) continue;
+    if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
+      report.workersDown++;
+      console.log(
+        `reconciler: worker ${worker.name} (${worker.id}) is DOWN: task ${task.id} placed at ${task.scheduledAt} was never picked up and no heartbeat since ${worker.heartbeatAt}`,
+      );
+      workers.set(worker.id, { ...worker, state: 'DOWN' });
+    }
+  }
+}
 
 async function markSilentWorkersDown(
   deps: Deps,
@@ -91,7 +154,8 @@ async function markSilentWorkersDown(
 ): Promise<Map<string, WorkerRecord>> {
   const workers = new Map<string, WorkerRecord>();
   for (const worker of await deps.workers.list()) {
-    const silent = age(worker.heartbeatAt, now) > deps.config.heartbeatTtlMs;
+    const ttl = heartbeatTtlFor(deps.config.heartbeatTtlMs, worker.heartbeatIntervalMs);
+    const silent = age(worker.heartbeatAt, now) > ttl;
     if (mayMarkDown && worker.state === 'READY' && silent) {
       if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
         report.workersDown++;

@@ -8,13 +8,14 @@ import type { RoundRobinCursor } from '../../core/scheduler/index.js';
 import { getDeps } from '../shared/deps.js';
 import { placePendingTask, type WorkerSnapshot } from './placePendingTask.js';
 import { schedulerPlugins } from './plugins.js';
+import { keepSnapshot, workerSnapshot } from './workerSnapshot.js';
 
 // Survives warm invocations, like the book's in-memory LastWorker.
 const roundRobinCursor: RoundRobinCursor = {};
 
 async function scheduleBatch(event: SQSEvent) {
   const deps = getDeps();
-  const snapshot: WorkerSnapshot = { workers: await deps.workers.list() };
+  const snapshot: WorkerSnapshot = await workerSnapshot(deps);
   const results: PromiseSettledResult<unknown>[] = [];
   // One record at a time: each placement sees the reservations made before it.
   for (const record of event.Records) {
@@ -32,6 +33,7 @@ async function scheduleBatch(event: SQSEvent) {
       );
     }
   }
+  keepSnapshot(snapshot);
   return results;
 }
 

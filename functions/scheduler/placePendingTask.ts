@@ -23,6 +23,8 @@ export interface WorkerSnapshot {
   workers: WorkerRecord[];
   /** Where task groups are, counted on first need in the batch (spread policies only). */
   groups?: TaskGroups;
+  /** Set when `workers` is a cached view: reads them afresh (see workerSnapshot.ts). */
+  refresh?: () => Promise<WorkerRecord[]>;
 }
 
 /** States in which a task sits on a worker and counts for spreading its group. */
@@ -87,6 +89,14 @@ export async function placePendingTask(
     // Nothing fits away from the previous workers: explain against every worker.
     if (!decision.worker && task.previousWorkerIds?.length) {
       decision = placeTask(task.spec, candidates, policy, ctx);
+    }
+    if (!decision.worker && snapshot.refresh) {
+      // A cached view may miss room freed since: look again before calling it pending.
+      snapshot.workers = await snapshot.refresh();
+      delete snapshot.refresh;
+      candidates = snapshot.workers;
+      race--;
+      continue;
     }
     if (!decision.worker) {
       // Report a placement failure once, not on every retry: only write when it changed.

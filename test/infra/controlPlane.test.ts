@@ -317,7 +317,7 @@ describe('IAM', () => {
       [tableId('Workers')]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [tableId('Events')]: ['dynamodb:PutItem'],
       [queueArn()]: ['sqs:SendMessage'],
-      [workerQueues]: ['sqs:DeleteMessage', 'sqs:ReceiveMessage'],
+      [workerQueues]: ['sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
     });
   });
 });

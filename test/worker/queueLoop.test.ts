@@ -13,7 +13,7 @@ describe('worker: queue loop', { timeout: 90_000 }, () => {
     await h?.close();
   });
 
-  it('deletes malformed messages and still handles the next good one', {
+  it('dead-letters malformed messages and still handles the next good one', {
     timeout: 30_000,
   }, async () => {
     await h.send('this is not json');
@@ -25,11 +25,18 @@ describe('worker: queue loop', { timeout: 90_000 }, () => {
     await waitFor(stateOf(h, task.id), (s) => s === 'RUNNING', 'RUNNING');
     assert.equal((await h.containersOf(task.id)).length, 1);
     const malformed = await waitFor(
-      async () => h.logs.filter((l) => l.startsWith('deleting a malformed message')).length,
+      async () => h.logs.filter((l) => l.startsWith('dead-lettering a malformed message')).length,
       (n) => n === 3,
-      'three malformed messages deleted',
+      'three malformed messages dead-lettered',
     );
     assert.equal(malformed, 3);
+    const dlq = await createAwsClients().sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: await h.queues.workerDeadLetterQueueUrl(),
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    assert.equal(Number(dlq.Attributes?.ApproximateNumberOfMessages), 3, 'all three in the DLQ');
 
     // Nothing is left in the queue, visible or in flight.
     const sqs = createAwsClients().sqs;

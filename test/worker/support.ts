@@ -64,7 +64,11 @@ export async function startHarness(
     workerId,
     queueUrl,
     // Quick restarts, so policies play out within a test's time.
-    config: { ...config, restart: { ...config.restart, initialDelayMs: 100, maxDelayMs: 400 } },
+    config: {
+      ...config,
+      restart: { ...config.restart, initialDelayMs: 100, maxDelayMs: 400 },
+      deadLetterQueueUrl: await queues.workerDeadLetterQueueUrl(),
+    },
     docker,
     clients,
     log,

@@ -1,0 +1,39 @@
+// The workers a scheduler batch places against. Reading them is a full Scan of the workers
+// table: at 2,000 workers that is ~1.3 MB, several pages and hundreds of read units per batch,
+// and it dominated the batch's time (bench:scale). So a warm scheduler keeps the last
+// snapshot for a few seconds, with its own reservations applied. Staleness is safe: every
+// reservation is a conditional write (a lost race re-reads that one worker), and a task that
+// fits nowhere in a cached snapshot is tried again against a fresh Scan before it is left
+// PENDING (room freed by stopped tasks, new workers).
+import type { WorkerRecord } from '../../core/types.js';
+import type { Deps } from '../shared/deps.js';
+import type { WorkerSnapshot } from './placePendingTask.js';
+
+/** `CUBE_SCHEDULER_SNAPSHOT_MS`: how long a snapshot is reused; 0 scans on every batch. */
+export function snapshotMaxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.CUBE_SCHEDULER_SNAPSHOT_MS);
+  return env.CUBE_SCHEDULER_SNAPSHOT_MS !== undefined && Number.isFinite(value) && value >= 0
+    ? value
+    : 5_000;
+}
+
+let cached: { table: string; workers: WorkerRecord[]; at: number } | undefined;
+
+export async function workerSnapshot(deps: Deps, now = Date.now()): Promise<WorkerSnapshot> {
+  const maxAge = snapshotMaxAgeMs();
+  const scan = async () => {
+    const workers = await deps.workers.list();
+    cached = { table: deps.config.workersTable, workers, at: Date.now() };
+    return workers;
+  };
+  const fresh = cached?.table === deps.config.workersTable && now - cached.at < maxAge;
+  if (maxAge > 0 && cached && fresh) {
+    return { workers: cached.workers, refresh: scan };
+  }
+  return { workers: await scan() };
+}
+
+/** Keeps the batch's view (its reservations, the workers it re-read) for the next batch. */
+export function keepSnapshot(snapshot: WorkerSnapshot): void {
+  if (cached) cached.workers = snapshot.workers;
+}

@@ -1,0 +1,180 @@
+// npm run bench:throughput [-- --tasks N] [--workers W] [--raw-concurrency C] [--json]
+// N tasks through the API onto W separate `cube worker` processes (real containers: busybox
+// sleep, no network, 16 MiB), tasks per second to RUNNING; and in the same run the engine's
+// raw parallel rate for the same N containers (create+start over the Engine API, C at a time,
+// no CLI process per container), with the ratio. Every task must reach RUNNING (none lost);
+// all are stopped and every container removed at the end. Prints figures; asserts nothing.
+import { randomBytes } from 'node:crypto';
+import type { TaskRecord } from '../../core/types.js';
+import { ensureEmulator, stopEmulator } from '../support/aws.js';
+import { startTestCluster } from '../support/cli.js';
+import { docker, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
+import {
+  apiClient,
+  benchArgs,
+  machine,
+  removeLabelled,
+  SLEEPER,
+  SLEEPER_HOST_CONFIG,
+  sleep,
+  waitForNodes,
+} from './benchSupport.js';
+import { round } from './stats.js';
+
+const { json, option, progress } = benchArgs();
+const taskCount = option('--tasks', 1000);
+const workerCount = option('--workers', 10);
+const rawConcurrency = option('--raw-concurrency', workerCount);
+const SUBMITTERS = 16;
+const deadlineMs = option('--timeout-s', 900) * 1000;
+
+/** Runs `fn` over `items`, `limit` at a time. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/** The engine's own rate: create+start of n containers, `concurrency` at a time. */
+async function rawRate(n: number, concurrency: number, label: string) {
+  const [key, value] = label.split('=') as [string, string];
+  const start = performance.now();
+  await pool([...Array(n).keys()], concurrency, async () => {
+    const container = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: { [key]: value },
+      HostConfig: SLEEPER_HOST_CONFIG,
+    });
+    await container.start();
+  });
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function main() {
+  const host = await machine();
+  const rawLabel = `cube-bench.raw=${randomBytes(4).toString('hex')}`;
+  progress(`raw engine: ${taskCount} containers, ${rawConcurrency} at a time ...`);
+  let raw: number;
+  try {
+    raw = await rawRate(taskCount, rawConcurrency, rawLabel);
+    progress(`raw engine: ${raw.toFixed(2)} containers/s`);
+  } finally {
+    progress(`removed ${await removeLabelled(rawLabel)} raw containers`);
+  }
+
+  await ensureEmulator();
+  const cluster = await startTestCluster('tput', ['--workers', '0'], { defaults: true });
+  const api = apiClient(cluster);
+  const workerIds: string[] = [];
+  const ids: string[] = [];
+  let result: Record<string, unknown> | undefined;
+  try {
+    for (let i = 0; i < workerCount; i++) {
+      // Room for all the tasks whatever the host reports: the engine is the limit here.
+      cluster.startWorker(`${cluster.prefix}-w${i}`, ['--cpu', '64', '--memory', '64g']);
+    }
+    workerIds.push(...(await waitForNodes(api, workerCount)).map((n) => n.id));
+
+    progress(`submitting ${taskCount} tasks (${SUBMITTERS} at a time) ...`);
+    const firstSubmit = Date.now();
+    await pool([...Array(taskCount).keys()], SUBMITTERS, async () => {
+      ids.push((await api.submit(SLEEPER)).id);
+    });
+    const submitSeconds = (Date.now() - firstSubmit) / 1000;
+    progress(`submitted in ${submitSeconds.toFixed(1)} s; waiting for RUNNING ...`);
+
+    const mine = new Set(ids);
+    let running: TaskRecord[] = [];
+    let ended: TaskRecord[] = [];
+    const waitStart = Date.now();
+    for (;;) {
+      const tasks = (await api.list('RUNNING,FAILED,COMPLETED,STOPPED,LOST')).filter((t) =>
+        mine.has(t.id),
+      );
+      running = tasks.filter((t) => t.state === 'RUNNING');
+      ended = tasks.filter((t) => t.state !== 'RUNNING');
+      progress(`${running.length}/${taskCount} RUNNING, ${ended.length} ended`);
+      if (running.length + ended.length >= taskCount) break;
+      if (Date.now() - waitStart > deadlineMs) break;
+      await sleep(2000);
+    }
+    const lastRunning = Math.max(...running.map((t) => Date.parse(t.startedAt!)));
+    const seconds = (lastRunning - firstSubmit) / 1000;
+    const rate = running.length / seconds;
+    const perWorker = new Map<string, number>();
+    for (const t of running) perWorker.set(t.workerId!, (perWorker.get(t.workerId!) ?? 0) + 1);
+    result = {
+      benchmark: 'throughput',
+      date: new Date().toISOString(),
+      machine: host,
+      tasks: taskCount,
+      workers: workerCount,
+      running: running.length,
+      lost: taskCount - running.length,
+      endedStates: Object.fromEntries(
+        [...new Set(ended.map((t) => t.state))].map((s) => [
+          s,
+          ended.filter((t) => t.state === s).length,
+        ]),
+      ),
+      submitSeconds: round(submitSeconds, 1),
+      secondsToAllRunning: round(seconds, 1),
+      tasksPerSecond: round(rate, 2),
+      rawEngineStartsPerSecond: round(raw, 2),
+      rawConcurrency,
+      ratio: round(rate / raw, 2),
+      tasksPerWorker: {
+        min: Math.min(...perWorker.values()),
+        max: Math.max(...perWorker.values()),
+      },
+    };
+  } finally {
+    progress('stopping the tasks ...');
+    const stopStart = Date.now();
+    await pool(ids, SUBMITTERS, async (id) => {
+      await api.stop(id).catch(() => {});
+    });
+    const mine = new Set(ids);
+    while (Date.now() - stopStart < 300_000) {
+      const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
+      if (left.length === 0) break;
+      progress(`${left.length} still STOPPING`);
+      await sleep(2000);
+    }
+    const leftover = (
+      await Promise.all(
+        workerIds.map((w) =>
+          docker.listContainers({ all: true, filters: { label: [`cube.worker=${w}`] } }),
+        ),
+      )
+    ).flat().length;
+    if (result) {
+      result.stopSeconds = round((Date.now() - stopStart) / 1000, 1);
+      result.containersLeftAfterStop = leftover;
+    }
+    await cluster.stop();
+    await removeContainersOfWorkers(workerIds);
+    await stopEmulator();
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    const r = result as Record<string, number>;
+    console.log(
+      `\n${r.running}/${taskCount} tasks RUNNING on ${workerCount} workers in ${r.secondsToAllRunning} s ` +
+        `(submitted in ${r.submitSeconds} s): ${r.tasksPerSecond} tasks/s` +
+        `\nraw engine create+start, ${rawConcurrency} at a time: ${r.rawEngineStartsPerSecond}/s` +
+        `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; stopped in ${r.stopSeconds} s, ` +
+        `${r.containersLeftAfterStop} containers left` +
+        `\nmachine: ${JSON.stringify(host)}`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench:throughput failed: ${(error as Error).message}`);
+  process.exit(1);
+});
