@@ -10,7 +10,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "npm dependencies"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: npm 11 refuses a lock without every platform's optional packages
+  npm install --no-audit --no-fund
 fi
 
 step "AWS emulator"
