@@ -19,6 +19,8 @@ export interface TokenRecord {
   id?: string;
   name: string;
   scope: TokenScope;
+  /** For a worker token: the only worker name it may register (absent: any). */
+  worker?: string;
   createdAt: string;
   expiresAt?: string;
   revoked?: boolean;
@@ -30,6 +32,7 @@ export interface TokenSummary {
   id: string;
   name: string;
   scope: TokenScope;
+  worker?: string;
   createdAt: string;
   expiresAt?: string;
   revoked: boolean;
@@ -49,6 +52,7 @@ export function summarizeToken(record: TokenRecord, now = new Date()): TokenSumm
     id: publicId(record),
     name: record.name,
     scope: record.scope,
+    ...(record.worker ? { worker: record.worker } : {}),
     createdAt: record.createdAt,
     ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
     revoked: record.revoked === true,
@@ -73,6 +77,7 @@ export class TokenStore {
     name: string,
     scope: TokenScope,
     expiresAt?: Date,
+    worker?: string,
   ): Promise<{ secret: string; token: TokenSummary }> {
     const secret = `cube_${randomBytes(32).toString('base64url')}`;
     const record: TokenRecord = {
@@ -80,6 +85,7 @@ export class TokenStore {
       id: newTokenId(),
       name,
       scope,
+      ...(worker ? { worker } : {}),
       createdAt: new Date().toISOString(),
       ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
     };

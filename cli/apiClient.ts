@@ -139,6 +139,7 @@ export class ApiClient {
     name: string;
     scope: TokenScope;
     expiresInHours?: number;
+    worker?: string;
   }): Promise<{ token: TokenInfo; secret: string }> {
     return this.request<{ token: TokenInfo; secret: string }>('POST', '/tokens', body);
   }

@@ -36,7 +36,7 @@ export class TokenCreateCommand extends CubeCommand {
       ['A token for CI that submits tasks', 'cube token create --name ci --scope submit'],
       [
         'A worker join token valid for a day',
-        'cube token create --name join --scope worker --expires 24h',
+        'cube token create --name join-host-2 --scope worker --worker host-2 --expires 24h',
       ],
     ],
   });
@@ -48,6 +48,9 @@ export class TokenCreateCommand extends CubeCommand {
   });
   expires = Option.String('--expires', {
     description: 'Lifetime, e.g. 90m, 24h, 7d, 2w (default: never expires)',
+  });
+  worker = Option.String('--worker', {
+    description: 'With --scope worker: the only worker name the token may register',
   });
   json = Option.Boolean('--json', false, { description: 'Print the token and secret as JSON' });
 
@@ -66,6 +69,7 @@ export class TokenCreateCommand extends CubeCommand {
       name: this.name,
       scope: this.scope as TokenScope,
       ...(expiresInHours !== undefined ? { expiresInHours } : {}),
+      ...(this.worker !== undefined ? { worker: this.worker } : {}),
     });
     if (this.json) {
       this.printJson({ ...token, secret });

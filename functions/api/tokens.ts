@@ -2,6 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { TOKEN_ID_PATTERN } from '../../aws/tokenStore.js';
+import { ValidationError } from '../../core/errors.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
@@ -26,6 +27,13 @@ export const TokenCreateInput = z.strictObject({
     .positive('must be more than 0 hours')
     .max(MAX_TOKEN_HOURS, `must be at most ${MAX_TOKEN_HOURS} hours (10 years)`)
     .optional(),
+  /** Binds a worker token to one worker name: it can register that worker and no other. */
+  worker: z
+    .string()
+    .min(1)
+    .max(LIMITS.nameLength)
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a worker name')
+    .optional(),
 });
 
 export const TokenIdParams = z.strictObject({
@@ -37,11 +45,19 @@ export async function createToken(event: APIGatewayProxyEventV2, context: Authed
   const parsed = TokenCreateInput.safeParse(event.body);
   if (!parsed.success) throw toValidationError(parsed.error);
   const input = parsed.data;
+  if (input.worker !== undefined && input.scope !== 'worker') {
+    throw new ValidationError('worker', 'only a worker-scoped token can be bound to a worker');
+  }
   const expiresAt =
     input.expiresInHours === undefined
       ? undefined
       : new Date(Date.now() + input.expiresInHours * 3_600_000);
-  const { secret, token } = await getDeps().tokens.issue(input.name, input.scope, expiresAt);
+  const { secret, token } = await getDeps().tokens.issue(
+    input.name,
+    input.scope,
+    expiresAt,
+    input.worker,
+  );
   return jsonResponse(201, { token, secret });
 }
 

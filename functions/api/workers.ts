@@ -6,7 +6,7 @@ import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
-import { jsonResponse } from '../shared/httpErrors.js';
+import { HttpError, jsonResponse } from '../shared/httpErrors.js';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -41,11 +41,19 @@ export const workerIdFor = (controlPlane: string, name: string) =>
   `w${createHash('sha256').update(`${controlPlane}/${name}`).digest('hex').slice(0, 12)}`;
 
 export async function registerWorker(event: APIGatewayProxyEventV2, context: AuthedContext) {
-  requireScope(context, ['worker']);
+  const principal = requireScope(context, ['worker']);
   const parsed = WorkerRegistrationInput.safeParse(event.body);
   if (!parsed.success) throw toValidationError(parsed.error);
   const { workers, queues, config } = getDeps();
   const input = parsed.data;
+  // A token bound to a worker registers that worker only: it cannot take over another's queue.
+  if (principal.worker !== undefined && principal.worker !== input.name) {
+    throw new HttpError(
+      403,
+      'FORBIDDEN',
+      `this token is bound to worker "${principal.worker}"; it cannot register "${input.name}"`,
+    );
+  }
   const id = workerIdFor(config.prefix, input.name);
   const queueUrl = await queues.ensureWorkerQueue(id);
   const worker = await workers.register({
