@@ -22,7 +22,6 @@ import {
   delta,
   readSnapshot,
   removeCountFiles,
-  type Snapshot,
   scale,
   total,
 } from './requestCounts.js';
