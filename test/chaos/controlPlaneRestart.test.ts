@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../cli/local/emulator.js';
 import type { TaskRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
+import { ensureEmulator } from '../support/aws.js';
 import { startTestCluster, type TestCluster } from '../support/cli.js';
-import { containersOfTask, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
+import { containersOfTask, TEST_IMAGE } from '../support/docker.js';
 import { assertInvariants } from '../support/invariants.js';
+import { tearDownCluster } from '../support/teardown.js';
 import { allRunning, waitForWorkers } from './support.js';
 
 let cluster: TestCluster;
@@ -19,9 +20,7 @@ before(async () => {
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 async function submit(): Promise<string | undefined> {

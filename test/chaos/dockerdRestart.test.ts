@@ -4,10 +4,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
+import { ensureEmulator } from '../support/aws.js';
 import { startTestCluster, type TestCluster } from '../support/cli.js';
-import { docker, removeContainersOfWorkers } from '../support/docker.js';
+import { docker } from '../support/docker.js';
 import { eventuallyInvariants } from '../support/invariants.js';
+import { tearDownCluster } from '../support/teardown.js';
 import { allRunning, submitSleepers, waitForWorkers } from './support.js';
 
 const PID_FILE = '/var/run/cube-dockerd.pid';
@@ -59,9 +60,7 @@ before(async () => {
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 test('states converge after dockerd restarts', {

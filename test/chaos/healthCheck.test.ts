@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TaskEvent, TaskRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
+import { ensureEmulator } from '../support/aws.js';
 import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
-import { containersOfTask, removeContainersOfWorkers } from '../support/docker.js';
+import { containersOfTask } from '../support/docker.js';
 import { assertInvariants } from '../support/invariants.js';
+import { tearDownCluster } from '../support/teardown.js';
 import { submitSleepers, waitForWorkers } from './support.js';
 
 let cluster: TestCluster;
@@ -18,9 +19,7 @@ before(async () => {
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 test('an unhealthy task is restarted by its policy, then FAILED', {

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TaskRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
+import { ensureEmulator } from '../support/aws.js';
 import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
-import { docker, removeContainersOfWorkers } from '../support/docker.js';
+import { docker } from '../support/docker.js';
 import { assertInvariants, eventuallyInvariants } from '../support/invariants.js';
+import { tearDownCluster } from '../support/teardown.js';
 import { allRunning, killHard, submitSleepers, waitForWorkers } from './support.js';
 
 let cluster: TestCluster;
@@ -18,9 +19,7 @@ before(async () => {
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 test("a killed worker's tasks move; its orphans stop when it returns", {

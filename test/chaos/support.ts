@@ -1,17 +1,12 @@
 // Shared set-up of the chaos tests: a cluster with separate worker processes, and tasks
 // that a restart policy keeps alive.
 import type { ChildProcess } from 'node:child_process';
-import type { TaskRecord, WorkerRecord } from '../../core/types.js';
+import type { TaskRecord } from '../../core/types.js';
 import { eventually, type TestCluster } from '../support/cli.js';
 import { TEST_IMAGE } from '../support/docker.js';
 
-export async function waitForWorkers(cluster: TestCluster, count: number): Promise<WorkerRecord[]> {
-  return eventually(`${count} READY workers`, async () => {
-    const nodes = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
-    const ready = nodes.filter((n) => n.state === 'READY');
-    return ready.length === count ? ready : undefined;
-  });
-}
+// Kept here too: the chaos tests and benchmarks import their helpers from this module.
+export { waitForWorkers } from '../support/cli.js';
 
 /** Submits sleeping tasks through the API (faster than a CLI process per task). */
 export async function submitSleepers(cluster: TestCluster, count: number, extra: object = {}) {

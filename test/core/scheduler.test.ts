@@ -18,46 +18,11 @@ import {
   workerReady,
 } from '../../core/scheduler/index.js';
 import type { TaskSpec, WorkerRecord } from '../../core/types.js';
+import { allocated, ctxAt, GiB, NOW, task as taskWith, worker } from './schedulerFixtures.js';
 
-const GiB = 1024 ** 3;
-const NOW = new Date('2026-05-01T12:00:00.000Z');
-const ctxAt = (extra: object = {}) => ({ now: NOW, heartbeatTtlMs: 30_000, ...extra });
-
-function worker(id: string, over: Partial<WorkerRecord> = {}): WorkerRecord {
-  return {
-    id,
-    name: `n-${id}`,
-    labels: {},
-    state: 'READY',
-    cordoned: false,
-    capacity: { cpuMillis: 4000, memoryBytes: 8 * GiB, diskBytes: 100 * GiB },
-    allocated: { cpuMillis: 0, memoryBytes: 0, diskBytes: 0, tasks: 0 },
-    queueUrl: `q-${id}`,
-    registeredAt: NOW.toISOString(),
-    heartbeatAt: new Date(NOW.getTime() - 1000).toISOString(),
-    ...over,
-  };
-}
-
-function task(cpuMillis = 500, memoryBytes = GiB, diskBytes = 0): TaskSpec {
-  return {
-    name: 't',
-    image: 'busybox',
-    command: [],
-    env: {},
-    resources: { cpuMillis, memoryBytes, diskBytes },
-    ports: [],
-    restart: { mode: 'never' },
-    stopSignal: 'SIGTERM',
-    stopTimeoutSeconds: 10,
-    labels: {},
-    network: 'none',
-  };
-}
-
-function allocated(cpuMillis: number, memoryBytes: number, tasks = 1, diskBytes = 0) {
-  return { cpuMillis, memoryBytes, diskBytes, tasks };
-}
+/** A spec that differs from the fixture only in its resources. */
+const task = (cpuMillis = 500, memoryBytes = GiB, diskBytes = 0): TaskSpec =>
+  taskWith({ resources: { cpuMillis, memoryBytes, diskBytes } });
 
 test('resourcesFit checks memory, cpu and disk against capacity minus allocated', () => {
   const w = worker('a', { allocated: allocated(3500, 7 * GiB, 2, 99 * GiB) });

@@ -3,10 +3,11 @@
 // mounts reach Docker (checked with docker inspect).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { TaskRecord, WorkerRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
-import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
-import { docker, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
+import type { TaskRecord } from '../../core/types.js';
+import { ensureEmulator } from '../support/aws.js';
+import { eventually, startTestCluster, type TestCluster, waitForWorkers } from '../support/cli.js';
+import { docker, TEST_IMAGE } from '../support/docker.js';
+import { tearDownCluster } from '../support/teardown.js';
 
 let cluster: TestCluster;
 let workerIds: string[] = [];
@@ -14,17 +15,12 @@ let workerIds: string[] = [];
 before(async () => {
   await ensureEmulator();
   cluster = await startTestCluster('secdef', ['--workers', '1']);
-  const nodes = await eventually('the worker', async () => {
-    const list = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
-    return list.length === 1 ? list : undefined;
-  });
+  const nodes = await waitForWorkers(cluster, 1);
   workerIds = nodes.map((n) => n.id);
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 const submit = (body: object) =>

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { TaskEvent, TaskRecord, WorkerRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
-import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
-import { containersOfTask, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
+import { ensureEmulator } from '../support/aws.js';
+import { eventually, startTestCluster, type TestCluster, waitForWorkers } from '../support/cli.js';
+import { containersOfTask, TEST_IMAGE } from '../support/docker.js';
+import { tearDownCluster } from '../support/teardown.js';
 
 let cluster: TestCluster;
 let workerIds: string[] = [];
@@ -32,17 +33,12 @@ describe('task lifecycle through the CLI', { timeout: 240_000 }, () => {
   before(async () => {
     await ensureEmulator();
     cluster = await startTestCluster('e2e', ['--workers', '1']);
-    const nodes = await eventually('the local worker to register', async () => {
-      const list = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
-      return list.length === 1 ? list : undefined;
-    });
+    const nodes = await waitForWorkers(cluster, 1);
     workerIds = nodes.map((n) => n.id);
   });
 
   after(async () => {
-    await cluster?.stop();
-    await removeContainersOfWorkers(workerIds);
-    await stopEmulator();
+    await tearDownCluster(cluster, workerIds);
   });
 
   test('a sleep task runs in exactly one labelled container, then stops', async () => {

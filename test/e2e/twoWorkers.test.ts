@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
-import { ensureEmulator, stopEmulator } from '../support/aws.js';
-import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
-import { containersOfTask, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
+import { ensureEmulator } from '../support/aws.js';
+import { eventually, startTestCluster, type TestCluster, waitForWorkers } from '../support/cli.js';
+import { containersOfTask, TEST_IMAGE } from '../support/docker.js';
+import { tearDownCluster } from '../support/teardown.js';
 
 let cluster: TestCluster;
 let workerIds: string[] = [];
@@ -14,17 +15,12 @@ before(async () => {
   cluster = await startTestCluster('two', ['--workers', '0']);
   cluster.startWorker(`${cluster.prefix}-a`, ['--cpu', '1', '--memory', '512m']);
   cluster.startWorker(`${cluster.prefix}-b`, ['--cpu', '1', '--memory', '512m']);
-  const nodes = await eventually('both workers to register', async () => {
-    const list = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
-    return list.length === 2 ? list : undefined;
-  });
+  const nodes = await waitForWorkers(cluster, 2);
   workerIds = nodes.map((n) => n.id);
 });
 
 after(async () => {
-  await cluster?.stop();
-  await removeContainersOfWorkers(workerIds);
-  await stopEmulator();
+  await tearDownCluster(cluster, workerIds);
 });
 
 test('several tasks use both workers and never overcommit them', { timeout: 180_000 }, async () => {

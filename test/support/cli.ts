@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../cli/local/emulator.js';
+import type { WorkerRecord } from '../../core/types.js';
 import { uniquePrefix } from './aws.js';
 
 const CUBE = join(PROJECT_ROOT, 'bin', 'cube.js');
@@ -225,4 +226,13 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Waits until exactly `count` workers are READY, and returns them. */
+export async function waitForWorkers(cluster: TestCluster, count: number): Promise<WorkerRecord[]> {
+  return eventually(`${count} READY workers`, async () => {
+    const nodes = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
+    const ready = nodes.filter((n) => n.state === 'READY');
+    return ready.length === count ? ready : undefined;
+  });
 }
