@@ -30,6 +30,14 @@ export interface ControlPlaneConfig {
   scheduledResendMs: number;
   /** Restart limits and backoff, handed to workers at registration. */
   restart: RestartSettings;
+  /**
+   * The API places a new task itself when a worker in its snapshot fits (one write and one
+   * run message instead of a trip through the scheduling queue); `CUBE_PLACE_ON_SUBMIT=0`
+   * sends every task through the scheduler.
+   */
+  placeOnSubmit: boolean;
+  /** How long the API trusts a verified token (`CUBE_TOKEN_CACHE_MS`; 0: check every call). */
+  tokenCacheMs: number;
 }
 
 export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
@@ -65,6 +73,8 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
       initialDelayMs: num('CUBE_RESTART_DELAY_MS', RESTART_DEFAULTS.initialDelayMs),
       maxDelayMs: num('CUBE_RESTART_MAX_DELAY_MS', RESTART_DEFAULTS.maxDelayMs),
     },
+    placeOnSubmit: env.CUBE_PLACE_ON_SUBMIT !== '0',
+    tokenCacheMs: env.CUBE_TOKEN_CACHE_MS === '0' ? 0 : num('CUBE_TOKEN_CACHE_MS', 30_000),
   };
 }
 
@@ -92,6 +102,8 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
   if (config.schedulingDlqUrl) env.CUBE_SCHEDULING_DLQ_URL = config.schedulingDlqUrl;
   if (config.allowPrivileged) env.CUBE_ALLOW_PRIVILEGED = '1';
   if (config.allowHostMounts) env.CUBE_ALLOW_HOST_MOUNTS = '1';
+  if (!config.placeOnSubmit) env.CUBE_PLACE_ON_SUBMIT = '0';
+  env.CUBE_TOKEN_CACHE_MS = String(config.tokenCacheMs);
   if (config.schedulerPlugins.length > 0) {
     env.CUBE_SCHEDULER_PLUGINS = config.schedulerPlugins.join(',');
   }

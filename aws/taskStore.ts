@@ -48,8 +48,13 @@ export class TaskStore {
     return task;
   }
 
-  /** Stores a new task and its first event; fails if the id already exists. */
-  async create(task: TaskRecord, event: TaskEvent): Promise<void> {
+  /**
+   * Stores a new task and its first event; fails if the id already exists. With `placed` (the
+   * new task's move to SCHEDULED, computed by the caller) the same transaction also reserves
+   * the worker's room and writes the placement event: submitted and placed in one write.
+   */
+  async create(task: TaskRecord, event: TaskEvent, placed?: Transition): Promise<void> {
+    const capacity = placed?.capacity ?? [];
     try {
       await this.ddb.send(
         new TransactWriteCommand({
@@ -57,19 +62,28 @@ export class TaskStore {
             {
               Put: {
                 TableName: this.config.tasksTable,
-                Item: task,
+                Item: placed?.after ?? task,
                 ConditionExpression: 'attribute_not_exists(id)',
               },
             },
+            ...capacity.map((change) => ({
+              Update: capacityUpdate(this.config.workersTable, change),
+            })),
             { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+            ...(placed
+              ? [{ Put: { TableName: this.config.eventsTable, Item: eventItem(placed.event) } }]
+              : []),
           ],
         }),
       );
     } catch (error) {
-      if (error instanceof TransactionCanceledException) {
-        throw new ConflictError(`task ${task.id} already exists`, { cause: error });
-      }
-      throw error;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failedIndex = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      const reserve = capacity.find((c) => c.kind === 'reserve');
+      // Ids are 48 random bits: without reasons (some emulators) a placed create lost its room.
+      if (reserve && failedIndex !== 0) throw new CapacityExhaustedError(reserve.workerId);
+      throw new ConflictError(`task ${task.id} already exists`, { cause: error });
     }
   }
 

@@ -9,7 +9,7 @@ import { TaskSpecInput } from '../../core/taskSpec.js';
 import { schedulerPlugins } from '../scheduler/plugins.js';
 import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { bodyLimit } from '../shared/bodyLimit.js';
-import { getDeps } from '../shared/deps.js';
+import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
 import { cordonNode, drainNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
@@ -167,7 +167,7 @@ export const handler = middy<
 >()
   .use(jsonErrors())
   .use(bodyLimit())
-  .use(bearerAuth(() => getDeps().tokens))
+  .use(bearerAuth(apiTokens))
   .use(schedulerPlugins())
   .handler(
     httpRouterHandler({

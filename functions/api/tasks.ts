@@ -12,6 +12,7 @@ import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
+import { storeSubmittedTask } from './placeOnSubmit.js';
 
 const TASK_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -36,7 +37,7 @@ function defaultName(image: string, id: string): string {
 
 export async function submitTask(event: APIGatewayProxyEventV2, context: AuthedContext) {
   requireScope(context, ['submit']);
-  const { tasks, queues, config } = getDeps();
+  const { config } = getDeps();
   const id = newTaskId();
   const body = event.body as unknown;
   const spec = validateTaskSpec(body, () =>
@@ -51,10 +52,7 @@ export async function submitTask(event: APIGatewayProxyEventV2, context: AuthedC
   enforceContainerPolicy(spec, config);
   if (!spec.scheduler && config.defaultPolicy) spec.scheduler = config.defaultPolicy;
   const { task, event: created } = newTask(id, spec, `api:${context.principal?.name ?? 'user'}`);
-  await tasks.create(task, created);
-  // If this nudge is lost, the reconciler re-enqueues PENDING tasks.
-  await queues.sendSchedule({ kind: 'schedule', taskId: id, attempt: task.attempt });
-  return jsonResponse(201, { task });
+  return jsonResponse(201, { task: await storeSubmittedTask(getDeps(), task, created) });
 }
 
 export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedContext) {

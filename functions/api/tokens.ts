@@ -6,7 +6,7 @@ import { ValidationError } from '../../core/errors.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
-import { getDeps } from '../shared/deps.js';
+import { apiTokens, getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
 
 /** Ten years: a token meant to last longer should simply not expire. */
@@ -71,5 +71,7 @@ export async function revokeToken(event: APIGatewayProxyEventV2, context: Authed
   const parsed = TokenIdParams.safeParse(event.pathParameters);
   if (!parsed.success) throw toValidationError(parsed.error);
   const { id } = parsed.data;
-  return jsonResponse(200, { token: await getDeps().tokens.revoke(id) });
+  const token = await getDeps().tokens.revoke(id);
+  apiTokens.forget();
+  return jsonResponse(200, { token });
 }

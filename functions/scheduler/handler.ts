@@ -6,9 +6,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MalformedMessageError, parseScheduleMessage } from '../../core/messages.js';
 import type { RoundRobinCursor } from '../../core/scheduler/index.js';
 import { getDeps } from '../shared/deps.js';
-import { placePendingTask, type WorkerSnapshot } from './placePendingTask.js';
+import type { WorkerSnapshot } from '../shared/workerSnapshot.js';
+import { keepSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
+import { placePendingTask } from './placePendingTask.js';
 import { schedulerPlugins } from './plugins.js';
-import { keepSnapshot, workerSnapshot } from './workerSnapshot.js';
 
 // Survives warm invocations, like the book's in-memory LastWorker.
 const roundRobinCursor: RoundRobinCursor = {};

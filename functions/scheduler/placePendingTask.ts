@@ -7,7 +7,6 @@ import {
   candidateLimitFor,
   DEFAULT_POLICY,
   groupOf,
-  hostPortsOf,
   type PlacementContext,
   placeTask,
   policyRegistry,
@@ -17,15 +16,7 @@ import {
 } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-
-/** Workers read once per batch; reservations made in the batch are applied to it locally. */
-export interface WorkerSnapshot {
-  workers: WorkerRecord[];
-  /** Where task groups are, counted on first need in the batch (spread policies only). */
-  groups?: TaskGroups;
-  /** Set when `workers` is a cached view: reads them afresh (see workerSnapshot.ts). */
-  refresh?: () => Promise<WorkerRecord[]>;
-}
+import { applyReservation, type WorkerSnapshot } from '../shared/workerSnapshot.js';
 
 /** States in which a task sits on a worker and counts for spreading its group. */
 const PLACED_STATES = ['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING'] as const;
@@ -165,21 +156,4 @@ function replaceWorker(
 ): WorkerRecord[] {
   const rest = workers.filter((w) => w.id !== id);
   return fresh ? [...rest, fresh] : rest;
-}
-
-function applyReservation(snapshot: WorkerSnapshot, task: TaskRecord): void {
-  const worker = snapshot.workers.find((w) => w.id === task.workerId);
-  if (!worker) return;
-  const r = task.spec.resources;
-  const allocated = {
-    cpuMillis: worker.allocated.cpuMillis + r.cpuMillis,
-    memoryBytes: worker.allocated.memoryBytes + r.memoryBytes,
-    diskBytes: worker.allocated.diskBytes + r.diskBytes,
-    tasks: worker.allocated.tasks + 1,
-  };
-  const ports = hostPortsOf(task.spec);
-  const usedPorts =
-    ports.length > 0 ? [...(worker.usedPorts ?? []), ...ports].sort() : worker.usedPorts;
-  const next: WorkerRecord = { ...worker, allocated, ...(usedPorts ? { usedPorts } : {}) };
-  snapshot.workers = snapshot.workers.map((w) => (w.id === worker.id ? next : w));
 }

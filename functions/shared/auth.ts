@@ -1,14 +1,15 @@
 // Bearer-token authentication (middleware) and per-route scopes.
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import type { TokenRecord, TokenStore } from '../../aws/tokenStore.js';
+import type { TokenRecord } from '../../aws/tokenStore.js';
 import type { TokenScope } from '../../core/types.js';
 import { HttpError } from './httpErrors.js';
+import type { TokenCache } from './tokenCache.js';
 
 export type AuthedContext = Context & { principal?: TokenRecord };
 
 export function bearerAuth(
-  tokens: () => TokenStore,
+  tokens: TokenCache,
 ): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, AuthedContext> {
   return {
     before: async (request) => {
@@ -18,7 +19,7 @@ export function bearerAuth(
       if (!match) {
         throw new HttpError(401, 'UNAUTHORIZED', 'missing "Authorization: Bearer <token>" header');
       }
-      const principal = await tokens().verify(match[1]!);
+      const principal = await tokens.verify(match[1]!);
       if (!principal) {
         throw new HttpError(401, 'UNAUTHORIZED', 'the token is invalid, expired or revoked');
       }

@@ -5,6 +5,7 @@ import { Queues } from '../../aws/queues.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { TokenStore } from '../../aws/tokenStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
+import { TokenCache } from './tokenCache.js';
 
 export interface Deps {
   config: ControlPlaneConfig;
@@ -30,3 +31,9 @@ export function getDeps(): Deps {
   }
   return deps;
 }
+
+/** Tokens verified by this process's API, kept for `tokenCacheMs` (see tokenCache.ts). */
+export const apiTokens = new TokenCache(
+  () => getDeps().tokens,
+  () => getDeps().config.tokenCacheMs,
+);

@@ -5,9 +5,18 @@
 // reservation is a conditional write (a lost race re-reads that one worker), and a task that
 // fits nowhere in a cached snapshot is tried again against a fresh Scan before it is left
 // PENDING (room freed by stopped tasks, new workers).
-import type { WorkerRecord } from '../../core/types.js';
-import type { Deps } from '../shared/deps.js';
-import type { WorkerSnapshot } from './placePendingTask.js';
+import { hostPortsOf, type TaskGroups } from '../../core/scheduler/index.js';
+import type { TaskRecord, WorkerRecord } from '../../core/types.js';
+import type { Deps } from './deps.js';
+
+/** Workers read once per batch; reservations made in the batch are applied to it locally. */
+export interface WorkerSnapshot {
+  workers: WorkerRecord[];
+  /** Where task groups are, counted on first need in the batch (spread policies only). */
+  groups?: TaskGroups;
+  /** Set when `workers` is a cached view: reads them afresh (see workerSnapshot.ts). */
+  refresh?: () => Promise<WorkerRecord[]>;
+}
 
 /** `CUBE_SCHEDULER_SNAPSHOT_MS`: how long a snapshot is reused; 0 scans on every batch. */
 export function snapshotMaxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -36,4 +45,22 @@ export async function workerSnapshot(deps: Deps, now = Date.now()): Promise<Work
 /** Keeps the batch's view (its reservations, the workers it re-read) for the next batch. */
 export function keepSnapshot(snapshot: WorkerSnapshot): void {
   if (cached) cached.workers = snapshot.workers;
+}
+
+/** Applies a reservation just written to the snapshot, so later placements see it. */
+export function applyReservation(snapshot: WorkerSnapshot, task: TaskRecord): void {
+  const worker = snapshot.workers.find((w) => w.id === task.workerId);
+  if (!worker) return;
+  const r = task.spec.resources;
+  const allocated = {
+    cpuMillis: worker.allocated.cpuMillis + r.cpuMillis,
+    memoryBytes: worker.allocated.memoryBytes + r.memoryBytes,
+    diskBytes: worker.allocated.diskBytes + r.diskBytes,
+    tasks: worker.allocated.tasks + 1,
+  };
+  const ports = hostPortsOf(task.spec);
+  const usedPorts =
+    ports.length > 0 ? [...(worker.usedPorts ?? []), ...ports].sort() : worker.usedPorts;
+  const next: WorkerRecord = { ...worker, allocated, ...(usedPorts ? { usedPorts } : {}) };
+  snapshot.workers = snapshot.workers.map((w) => (w.id === worker.id ? next : w));
 }

@@ -1,0 +1,81 @@
+// Submit-time placement: when a worker in the (cached) snapshot fits a new task, the API
+// stores it already placed — PENDING and SCHEDULED events, the task and the worker's
+// reservation in ONE transaction — and sends the run message itself. That skips the
+// scheduling queue's send, receive and delete, the scheduler's read and a second write
+// (bench:cost, issue 7). Anything unusual goes the usual way (PENDING + schedule nudge):
+// nothing fits in the snapshot (the scheduler re-reads before it calls a task pending and
+// says why), a spread policy (it counts placed tasks), or a lost race for the room.
+import { CapacityExhaustedError } from '../../core/errors.js';
+import {
+  candidateLimitFor,
+  DEFAULT_POLICY,
+  placeTask,
+  policyRegistry,
+  type RoundRobinCursor,
+} from '../../core/scheduler/index.js';
+import { transitionTask } from '../../core/taskStateMachine.js';
+import type { TaskEvent, TaskRecord } from '../../core/types.js';
+import type { Deps } from '../shared/deps.js';
+import { applyReservation, keepSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
+
+const roundRobinCursor: RoundRobinCursor = {};
+
+/** Stores the new task, placed when possible; returns the record as stored. */
+export async function storeSubmittedTask(
+  deps: Deps,
+  task: TaskRecord,
+  created: TaskEvent,
+): Promise<TaskRecord> {
+  const placed = deps.config.placeOnSubmit ? await tryPlace(deps, task, created) : undefined;
+  if (placed) return placed;
+  await deps.tasks.create(task, created);
+  // If this nudge is lost, the reconciler re-enqueues PENDING tasks.
+  await deps.queues.sendSchedule({ kind: 'schedule', taskId: task.id, attempt: task.attempt });
+  return task;
+}
+
+async function tryPlace(
+  deps: Deps,
+  task: TaskRecord,
+  created: TaskEvent,
+): Promise<TaskRecord | undefined> {
+  const policy = task.spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
+  if (!policyRegistry.has(policy) || policyRegistry.compiled(policy).usesTaskGroups) return;
+  const snapshot = await workerSnapshot(deps);
+  const now = new Date();
+  const limit = candidateLimitFor(snapshot.workers.length, policy);
+  const decision = placeTask(task.spec, snapshot.workers, policy, {
+    now,
+    heartbeatTtlMs: deps.config.heartbeatTtlMs,
+    roundRobin: roundRobinCursor,
+    ...(limit !== undefined ? { candidateLimit: limit } : {}),
+  });
+  if (!decision.worker) return;
+  const transition = transitionTask(task, {
+    to: 'SCHEDULED',
+    by: 'scheduler',
+    reason: decision.reason,
+    patch: { workerId: decision.worker.id, placement: decision.explanation },
+    now,
+  });
+  try {
+    await deps.tasks.create(task, created, transition);
+  } catch (error) {
+    if (!(error instanceof CapacityExhaustedError)) throw error;
+    // The room went (another placement, a cordon, a worker gone): the scheduler decides
+    // with fresh figures, and the next submit sees that worker as it is now.
+    const fresh = await deps.workers.get(error.workerId);
+    const others = snapshot.workers.filter((w) => w.id !== error.workerId);
+    snapshot.workers = fresh ? [...others, fresh] : others;
+    keepSnapshot(snapshot);
+    return;
+  }
+  applyReservation(snapshot, transition.after);
+  keepSnapshot(snapshot);
+  const { id, attempt } = transition.after;
+  // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).
+  await deps.queues
+    .sendToWorker(decision.worker.queueUrl, { kind: 'run', taskId: id, attempt })
+    .catch((error: Error) => console.error(`submit ${id}: no run message sent: ${error.message}`));
+  return transition.after;
+}
