@@ -9,6 +9,7 @@
 // idle worker's periodic pass costs no AWS request at all (it used to Query 4 states).
 import { ConflictError } from '../core/errors.js';
 import type { TaskRecord } from '../core/types.js';
+import { confirmedKey, confirmedOf, setConfirmed } from './confirmedRunning.js';
 import { type CubeContainer, stopTimeoutOf } from './dockerRuntime.js';
 import { runTaskLocked } from './runTask.js';
 import { stopTaskLocked } from './stopTask.js';
@@ -27,13 +28,11 @@ export interface LocalReconcileReport {
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
 
-/** Per worker: `taskId/attempt` -> container id, seen running with its record RUNNING here. */
-const confirmedRunning = new WeakMap<WorkerContext, Map<string, string>>();
-const keyOf = (taskId: string, attempt: number) => `${taskId}/${attempt}`;
+const keyOf = confirmedKey;
 
 /** The periodic pass: Docker first, the records only where Docker shows a change. */
 export async function reconcileLocalLight(ctx: WorkerContext): Promise<LocalReconcileReport> {
-  const confirmed = confirmedRunning.get(ctx);
+  const confirmed = confirmedOf(ctx);
   if (!confirmed) return reconcileLocal(ctx);
   const report = emptyReport();
   const containers = await ctx.runtime.listOwn();
@@ -93,7 +92,7 @@ export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcile
       }
     });
   }
-  confirmedRunning.set(ctx, confirmed);
+  setConfirmed(ctx, confirmed);
 
   const withContainer = new Set(containers.map((c) => `${c.taskId}/${c.attempt}`));
   for (const task of assigned) {

@@ -2,13 +2,16 @@
 // message is deleted once handled or found obsolete, and left for redelivery (after its
 // visibility timeout) when handling failed unexpectedly. A malformed message goes to the
 // dead-letter queue (when the control plane named one) and is deleted: it never crashes the loop.
+// Deletes are gathered for up to `deleteDelayMs` and sent ten to a request (bench:cost: a
+// burst of stops cost one DeleteMessage each); the queue's visibility timeout (60 s) leaves
+// ample room, and a message deleted late is at worst handled again, idempotently.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Queues } from '../aws/queues.js';
 import { MalformedMessageError, parseWorkerMessage, type WorkerMessage } from '../core/messages.js';
 import { backoffDelay, sleep } from './timing.js';
 
 export interface QueueLoopOptions {
-  queues: Pick<Queues, 'receive' | 'delete'>;
+  queues: Pick<Queues, 'receive' | 'deleteBatch'>;
   queueUrl: string;
   signal: AbortSignal;
   handle: (message: WorkerMessage) => Promise<string>;
@@ -18,6 +21,44 @@ export interface QueueLoopOptions {
   waitSeconds?: number;
   /** Keeps a malformed message, with the reason, in the workers' dead-letter queue. */
   deadLetter?: (body: string, reason: string) => Promise<void>;
+  /** How long a handled message may wait to be deleted with others (default 1 s). */
+  deleteDelayMs?: number;
+}
+
+/** Receipt handles waiting to be deleted together. */
+class DeleteBatcher {
+  private handles: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly options: QueueLoopOptions,
+    private readonly delayMs: number,
+  ) {}
+
+  add(handle: string): void {
+    this.handles.push(handle);
+    if (this.handles.length >= 10) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  /** Sends what is waiting; resolves when every delete sent so far has finished. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const handles = this.handles;
+    this.handles = [];
+    if (handles.length > 0) {
+      const { queues, queueUrl, log } = this.options;
+      this.flushing = this.flushing.then(() =>
+        queues.deleteBatch(queueUrl, handles).catch((error: Error) => {
+          // Redelivery is harmless: every handler is idempotent.
+          log(`deleting ${handles.length} message(s) failed: ${error.message}`);
+        }),
+      );
+    }
+    return this.flushing;
+  }
 }
 
 /** Polls until the signal aborts, then waits for the messages still being handled. */
@@ -25,6 +66,7 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
   const { queues, queueUrl, signal, log } = options;
   const maxInFlight = options.maxInFlight ?? 32;
   const inFlight = new Set<Promise<void>>();
+  const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 1_000);
   let failures = 0;
   while (!signal.aborted) {
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
@@ -48,16 +90,21 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
       continue;
     }
     for (const message of messages) {
-      const work = handleMessage(options, message)
+      const work = handleMessage(options, message, deletes)
         .catch((error: Error) => log(`handling a message failed: ${error.message}`))
         .finally(() => inFlight.delete(work));
       inFlight.add(work);
     }
   }
   await Promise.allSettled(inFlight);
+  await deletes.flush();
 }
 
-async function handleMessage(options: QueueLoopOptions, message: Message): Promise<void> {
+async function handleMessage(
+  options: QueueLoopOptions,
+  message: Message,
+  deletes: DeleteBatcher,
+): Promise<void> {
   const { log } = options;
   const body = message.Body ?? '';
   let parsed: WorkerMessage;
@@ -73,7 +120,7 @@ async function handleMessage(options: QueueLoopOptions, message: Message): Promi
       log(`dead-lettering failed, leaving it for redrive: ${(sendError as Error).message}`);
       return;
     }
-    await deleteMessage(options, message);
+    if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);
     return;
   }
   try {
@@ -86,15 +133,5 @@ async function handleMessage(options: QueueLoopOptions, message: Message): Promi
     );
     return;
   }
-  await deleteMessage(options, message);
-}
-
-async function deleteMessage(options: QueueLoopOptions, message: Message): Promise<void> {
-  if (!message.ReceiptHandle) return;
-  try {
-    await options.queues.delete(options.queueUrl, message.ReceiptHandle);
-  } catch (error) {
-    // Redelivery is harmless: every handler is idempotent.
-    options.log(`deleting a message failed: ${(error as Error).message}`);
-  }
+  if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);
 }

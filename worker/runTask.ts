@@ -5,6 +5,7 @@
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
+import { confirmRunning } from './confirmedRunning.js';
 import { dockerErrorMessage, ImageUnavailableError, stopTimeoutOf } from './dockerRuntime.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
@@ -129,6 +130,7 @@ async function markRunning(
         patch: { containerId },
       });
       ctx.health.ensure(running, containerId);
+      confirmRunning(ctx, task.id, task.attempt, containerId);
       ctx.log(`task ${task.id} attempt ${task.attempt}: RUNNING in ${containerId.slice(0, 12)}`);
       return 'running';
     } catch (error) {

@@ -7,6 +7,7 @@ import { applyDueRestart } from '../aws/restarts.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
+import { forgetRunning } from './confirmedRunning.js';
 import { stopTimeoutOf } from './dockerRuntime.js';
 import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
@@ -27,6 +28,7 @@ export async function handleStop(
 export async function stopTaskLocked(ctx: WorkerContext, task: TaskRecord): Promise<StopOutcome> {
   const attempt = task.attempt;
   ctx.health.stop(task.id);
+  forgetRunning(ctx, task.id, attempt);
   let exitCode: number | undefined;
   const container = await ctx.runtime.find(task.id, attempt);
   if (container) {

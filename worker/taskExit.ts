@@ -10,6 +10,7 @@ import {
   restartPatch,
 } from '../core/restartPolicy.js';
 import type { TaskRecord, TaskState } from '../core/types.js';
+import { forgetRunning } from './confirmedRunning.js';
 import type { ContainerExit } from './dockerRuntime.js';
 import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
@@ -89,6 +90,7 @@ export async function recordEnd(
         ...(reason !== undefined ? { reason } : {}),
       });
       ctx.health.stop(task.id);
+      forgetRunning(ctx, task.id, attempt);
       ctx.log(`task ${task.id} attempt ${attempt}: ${end.to}${reason ? ` (${reason})` : ''}`);
       if (decision.restart) ctx.restarts.schedule(task.id, decision.delayMs);
       return after;
