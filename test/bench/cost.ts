@@ -15,7 +15,7 @@ import { submitSleepers, waitForWorkers } from '../chaos/support.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { eventually, startTestCluster } from '../support/cli.js';
 import { removeContainersOfWorkers } from '../support/docker.js';
-import { fmt$, type ItemSizes, PRICES, perTaskServerless, table } from './costModel.js';
+import { costOf, fmt$, type ItemSizes, PRICES, perTaskServerless, table } from './costModel.js';
 import {
   add,
   type Counts,
@@ -166,9 +166,13 @@ interface Figures {
 }
 
 function report(f: Figures) {
-  const serverless = perTaskServerless();
+  // Scheduler invocations: its receives from the scheduling queue that carried a nudge; the
+  // control plane's only receives are the scheduler's, and its idle polls are subtracted.
+  const schedulerInvocations = Math.max(0, f.taskControlPlane['sqs:ReceiveMessageCommand'] ?? 0);
+  const serverless = perTaskServerless(schedulerInvocations);
   const million = 1e6;
   const workerMonthMinutes = 30 * 24 * 60;
+  const perMillion = (counts: Counts) => costOf(counts, f.sizes).dollars * million;
   const result = {
     benchmark: 'cost',
     date: new Date().toISOString(),
@@ -178,6 +182,13 @@ function report(f: Figures) {
     taskWindowSeconds: round(f.taskWindowSeconds, 1),
     itemBytes: f.sizes,
     requestsPerTask: round(total(f.taskAll), 2),
+    // A busy worker beats every 3 s whatever it runs: those writes are per busy worker-minute
+    // (20), not per task; here they are spread over this run's tasks, and also shown apart.
+    busyHeartbeatsPerTask: round(f.taskWorker['dynamodb:UpdateItemCommand'] ?? 0, 2),
+    requestsPerTaskWithoutHeartbeats: round(
+      total(f.taskAll) - (f.taskWorker['dynamodb:UpdateItemCommand'] ?? 0),
+      2,
+    ),
     requestsPerTaskByWho: {
       controlPlane: round(total(f.taskControlPlane), 2),
       worker: round(total(f.taskWorker), 2),
@@ -190,6 +201,18 @@ function report(f: Figures) {
     idleWorkerMinuteByOperation: round2(f.perWorkerMinute),
     controlPlaneFixedPerMinute: round(total(f.controlPlanePerMinute), 1),
     controlPlaneFixedByOperation: round2(f.controlPlanePerMinute),
+    dollars: {
+      perMillionTasks: {
+        dynamodbAndSqs: round(perMillion(f.taskAll), 2),
+        apiGateway: round(serverless.api * million, 2),
+        lambda: round(serverless.lambda * million, 2),
+      },
+      perIdleWorkerMonth: round(costOf(f.perWorkerMinute, f.sizes).dollars * workerMonthMinutes, 3),
+      controlPlaneFixedPerMonth: round(
+        costOf(f.controlPlanePerMinute, f.sizes).dollars * workerMonthMinutes,
+        2,
+      ),
+    },
     targets: { requestsPerTask: 10, requestsPerIdleWorkerMinute: 4 },
   };
   if (json) {
@@ -200,13 +223,13 @@ function report(f: Figures) {
     [
       '',
       `item sizes (bytes): task ${f.sizes.task}, event ${f.sizes.event}, worker ${f.sizes.worker}`,
-      `requests per task: ${result.requestsPerTask} (control plane ${result.requestsPerTaskByWho.controlPlane}, worker ${result.requestsPerTaskByWho.worker}; target <= 10)`,
+      `requests per task: ${result.requestsPerTask} (control plane ${result.requestsPerTaskByWho.controlPlane}, worker ${result.requestsPerTaskByWho.worker}; target <= 10), of which busy heartbeats ${result.busyHeartbeatsPerTask}`,
       `requests per idle worker-minute: ${result.requestsPerIdleWorkerMinute} (target <= 4)`,
       `control plane fixed cost: ${result.controlPlaneFixedPerMinute} requests/minute (cube up: reconciler every 5 s, scheduler long-poll)`,
       '',
       table('per task, control plane — one million tasks:', f.taskControlPlane, f.sizes, million),
       table('per task, worker — one million tasks:', f.taskWorker, f.sizes, million),
-      `  + API Gateway (2 requests/task): ${fmt$(serverless.api * million)}; Lambda (3 invocations/task, 256 MB x 100 ms assumed): ${fmt$(serverless.lambda * million)}`,
+      `  + API Gateway (2 requests/task): ${fmt$(serverless.api * million)}; Lambda (${round(2 + schedulerInvocations, 2)} invocations/task, 256 MB x 100 ms assumed): ${fmt$(serverless.lambda * million)}`,
       '',
       table(
         'idle worker-minute — one idle worker-month:',

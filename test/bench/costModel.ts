@@ -76,10 +76,14 @@ export function costOf(counts: Counts, sizes: ItemSizes): { lines: CostLine[]; d
   return { lines, dollars: lines.reduce((s, l) => s + l.dollars, 0) };
 }
 
-/** API Gateway + Lambda per task: submit and stop through the API, one scheduler invocation. */
-export function perTaskServerless(): { api: number; lambda: number } {
+/**
+ * API Gateway + Lambda per task: submit and stop through the API, plus the scheduler's
+ * invocations per task (about 0 when the API places tasks on submit; 1 when every task goes
+ * through the scheduling queue; a batch of several nudges is one invocation).
+ */
+export function perTaskServerless(schedulerInvocations: number): { api: number; lambda: number } {
   const apiRequests = 2;
-  const invocations = apiRequests + 1;
+  const invocations = apiRequests + schedulerInvocations;
   return {
     api: apiRequests * PRICES.apiRequest,
     lambda: invocations * (PRICES.lambdaRequest + LAMBDA_DURATION_COST),
