@@ -44,8 +44,8 @@ export const API_ACCESS: Access = {
     tokens: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
     // get/require, create + transition (stop, drain), listAll
     tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:Scan'],
-    // stop/drain -> get, /v1/nodes -> list, /v1/workers -> register (get + put),
-    // cordon/uncordon (update), releases
+    // stop/drain -> get, /v1/nodes and placement on submit -> list, /v1/workers -> register
+    // (get + put), cordon/uncordon (update), reservations on submit and releases
     workers: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', ...TRANSITION.workers],
     // create/transition events, GET /v1/tasks/{id} timeline
     events: [...TRANSITION.events, 'dynamodb:Query'],
@@ -55,7 +55,7 @@ export const API_ACCESS: Access = {
   // submit, drain -> applyDueRestart
   schedulingQueue: ['sqs:SendMessage'],
   schedulingDlq: [],
-  // /v1/workers -> ensureWorkerQueue; stop/drain -> sendToWorker
+  // /v1/workers -> ensureWorkerQueue; submit (placed), stop, drain -> sendToWorker
   workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage'],
 };
 
