@@ -104,9 +104,19 @@ async function main() {
     let ended: TaskRecord[] = [];
     const waitStart = Date.now();
     for (;;) {
-      const tasks = (await api.list('RUNNING,FAILED,COMPLETED,STOPPED,LOST')).filter((t) =>
-        mine.has(t.id),
-      );
+      let listed: TaskRecord[];
+      try {
+        listed = await api.list('RUNNING,FAILED,COMPLETED,STOPPED,LOST');
+      } catch (error) {
+        // One failed poll is not the run's result: say so, show why, poll again.
+        process.stderr.write(
+          `listing failed (${(error as Error).message}); control plane log tail:\n` +
+            `${cluster.logs().slice(-2000)}\n`,
+        );
+        await sleep(5000);
+        continue;
+      }
+      const tasks = listed.filter((t) => mine.has(t.id));
       running = tasks.filter((t) => t.state === 'RUNNING');
       ended = tasks.filter((t) => t.state !== 'RUNNING');
       progress(`${running.length}/${taskCount} RUNNING, ${ended.length} ended`);
