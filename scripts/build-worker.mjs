@@ -10,9 +10,10 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // What dockerode loads at start but a worker on the local socket never calls: the ssh
-// transport (DOCKER_HOST=ssh://...) and gRPC for BuildKit sessions (image builds). ~1.5 MB of
-// JavaScript, ~15 MB resident. Stubbed: a call says to run the worker from its sources.
-const STUBBED = /^(ssh2|@grpc\/grpc-js|@grpc\/proto-loader)$/;
+// transport (DOCKER_HOST=ssh://...), gRPC for BuildKit sessions and protobufjs for BuildKit's
+// build progress (image builds). ~1.6 MB of JavaScript, ~15 MB resident. Stubbed: a call says
+// to run the worker from its sources.
+const STUBBED = /^(ssh2|@grpc\/grpc-js|@grpc\/proto-loader|protobufjs)$/;
 const unused = {
   name: 'unused-dockerode-transports',
   setup(b) {
@@ -34,6 +35,15 @@ const result = await build({
   target: 'node20',
   metafile: true,
   logLevel: 'warning',
+  // Resident memory follows the JavaScript loaded: V8 keeps the whole source text, preparses
+  // all of it at start and holds bytecode for what ran. ESM builds first (the AWS SDK ships
+  // dist-es beside dist-cjs; esbuild then drops what the worker does not import, which it
+  // cannot do in CommonJS), and minified: 3.2 -> 1.3 MiB, about -6 MB resident (BENCHMARKS.md).
+  // Names stay readable where they matter: errors carry explicit `name` fields, and
+  // dist/cube-worker.mjs.map maps stack traces back (node --enable-source-maps).
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourcemap: true,
   // CommonJS packages (dockerode, ssh2) call require() for Node's own modules and use
   // __dirname (ssh2's wasm poly1305), which ESM does not define.
   banner: {

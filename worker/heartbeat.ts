@@ -6,7 +6,8 @@
 // beats every `intervalMs` (3 s), and at once when work arrives (`HeartbeatWaker`), so losing
 // it is noticed within seconds. An idle worker costs 1 write a minute instead of 20.
 import { loadavg } from 'node:os';
-import si from 'systeminformation';
+import { currentLoad } from 'systeminformation/lib/cpu.js';
+import { mem } from 'systeminformation/lib/memory.js';
 import type { WorkerStore } from '../aws/workerStore.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMetrics } from '../core/types.js';
@@ -24,9 +25,9 @@ export class HostMetricsSampler {
   constructor(private readonly diskPath: string = '/') {}
 
   async sample(runningTasks: number, now = new Date()): Promise<WorkerMetrics> {
-    const [load, mem, filesystems] = await Promise.all([
-      withTimeout(si.currentLoad(), SAMPLE_TIMEOUT_MS, undefined),
-      withTimeout(si.mem(), SAMPLE_TIMEOUT_MS, undefined),
+    const [load, memory, filesystems] = await Promise.all([
+      withTimeout(currentLoad(), SAMPLE_TIMEOUT_MS, undefined),
+      withTimeout(mem(), SAMPLE_TIMEOUT_MS, undefined),
       withTimeout(listFilesystems(), SAMPLE_TIMEOUT_MS, undefined),
     ]);
     if (load) {
@@ -35,7 +36,7 @@ export class HostMetricsSampler {
         usage: clamp01(load.currentLoad / 100),
       };
     }
-    if (mem) this.memory = { total: mem.total, available: mem.available };
+    if (memory) this.memory = { total: memory.total, available: memory.available };
     if (filesystems) this.disk = filesystemFor(this.diskPath, filesystems) ?? this.disk;
     return {
       at: now.toISOString(),

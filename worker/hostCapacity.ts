@@ -1,7 +1,11 @@
 // What this host offers: every core (in millicores), all memory, and the disk of the
 // filesystem that holds Docker's data (or `/`). Any dimension can be overridden.
 import type Docker from 'dockerode';
-import si from 'systeminformation';
+// systeminformation's modules one by one, not its index (which loads all 20 of them): the
+// worker needs cpu, memory and disk only (types: worker/systeminformation.d.ts).
+import { cpu } from 'systeminformation/lib/cpu.js';
+import { fsSize } from 'systeminformation/lib/filesystem.js';
+import { mem } from 'systeminformation/lib/memory.js';
 import type { Resources } from '../core/types.js';
 
 export interface FilesystemSize {
@@ -23,7 +27,7 @@ export function filesystemFor(
 }
 
 export async function listFilesystems(): Promise<FilesystemSize[]> {
-  const sizes = await si.fsSize();
+  const sizes = await fsSize();
   return sizes.map((fs) => ({ mount: fs.mount, totalBytes: fs.size, freeBytes: fs.available }));
 }
 
@@ -42,8 +46,8 @@ export async function detectCapacity(
   override: Partial<Resources> = {},
   docker?: Docker,
 ): Promise<Resources> {
-  const cpuMillis = override.cpuMillis ?? (await si.cpu()).cores * 1000;
-  const memoryBytes = override.memoryBytes ?? (await si.mem()).total;
+  const cpuMillis = override.cpuMillis ?? (await cpu()).cores * 1000;
+  const memoryBytes = override.memoryBytes ?? (await mem()).total;
   let diskBytes = override.diskBytes;
   if (diskBytes === undefined) {
     const root = await dockerDataRoot(docker);
