@@ -25,10 +25,17 @@ echo "Starting dockerd (vfs, --bridge=none) ..."
 mkdir -p /var/log /var/run
 # Recorded so the chaos tests can restart this dockerd (and only one the project started).
 echo "--storage-driver=vfs --bridge=none --iptables=false" >/var/run/cube-dockerd.args
-nohup dockerd --storage-driver=vfs --bridge=none --iptables=false >>/var/log/cube-dockerd.log 2>&1 &
-echo $! >/var/run/cube-dockerd.pid
+# In its own session: killing the process group of whoever ran this script (a finished test
+# job, a timed-out shell) must not take the engine, and every container, down with it.
+setsid nohup dockerd --storage-driver=vfs --bridge=none --iptables=false \
+  >>/var/log/cube-dockerd.log 2>&1 </dev/null &
 for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then echo "dockerd is up"; exit 0; fi
+  if docker info >/dev/null 2>&1; then
+    # dockerd's own pid file (setsid may have forked, so $! need not be dockerd).
+    cp /var/run/docker.pid /var/run/cube-dockerd.pid
+    echo "dockerd is up"
+    exit 0
+  fi
   sleep 1
 done
 echo "dockerd did not come up; see /var/log/cube-dockerd.log" >&2

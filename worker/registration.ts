@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { RestartSettings } from '../core/restartPolicy.js';
 import type { Resources, WorkerRecord } from '../core/types.js';
+import { type HttpPost, httpPost } from './httpPost.js';
 import { backoffDelay, sleep } from './timing.js';
 import { WORKER_VERSION } from './version.js';
 
@@ -88,7 +89,8 @@ export interface RegisterOptions {
   maxDelayMs?: number;
   /** Give up after this many tries (default: keep trying until aborted). */
   maxAttempts?: number;
-  fetch?: typeof fetch;
+  /** How the POST is made (tests pass `fetch`); default: node:http (see httpPost.ts). */
+  fetch?: HttpPost;
 }
 
 export function registrationUrl(apiUrl: string): string {
@@ -102,7 +104,7 @@ export async function registerWorker(
   options: RegisterOptions = {},
 ): Promise<RegistrationResponse> {
   const log = options.log ?? (() => {});
-  const doFetch = options.fetch ?? fetch;
+  const doFetch = options.fetch ?? httpPost;
   const url = registrationUrl(apiUrl);
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
@@ -153,6 +155,7 @@ function errorDetail(text: string): string {
 }
 
 function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  // fetch wraps the socket's error in `cause`; node:http reports it directly.
+  const { code, cause } = error as { code?: string; cause?: { code?: string; message?: string } };
+  return cause?.code ?? cause?.message ?? code ?? (error as Error).message ?? String(error);
 }
