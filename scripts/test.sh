@@ -14,6 +14,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 
+step "worker bundle (what \`cube worker\` runs; npm install builds it too)"
+npm run --silent build:worker
+
 step "AWS emulator"
 bash scripts/setup-emulator.sh
 

@@ -8,6 +8,7 @@ import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
 import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
+import { confirmedOf } from './confirmedRunning.js';
 import { followContainerEvents, handleContainerDied } from './containerEvents.js';
 import type { ContainerRuntime } from './containerRuntime.js';
 import { DockerRuntime } from './dockerRuntime.js';
@@ -253,7 +254,12 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     // An explicit interval (tests, a user's flag) means "beat this often", idle or not.
     ...(idleInterval ? { idleIntervalMs: idleInterval } : {}),
     sampler,
-    countRunningTasks: () => runtime.countRunning(),
+    // What the worker already knows (containers it saw running under their RUNNING record),
+    // not a Docker listing every beat: a listing walks every container on the engine.
+    countRunningTasks: () => {
+      const known = confirmedOf(context);
+      return known ? Promise.resolve(known.size) : runtime.countRunning();
+    },
     log,
     signal,
     // Back in touch (after an outage, or registered again after being marked DOWN): the

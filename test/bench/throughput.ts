@@ -1,4 +1,4 @@
-// npm run bench:throughput [-- --tasks N] [--workers W] [--raw-concurrency C] [--json]
+// npm run bench:throughput [-- --tasks N] [--workers W] [--raw-concurrency C] [--submitters S] [--json]
 // N tasks through the API onto W separate `cube worker` processes (real containers: busybox
 // sleep, no network, 16 MiB), tasks per second to RUNNING; and in the same run the engine's
 // raw parallel rate for the same N containers (create+start over the Engine API, C at a time,
@@ -27,7 +27,7 @@ const { json, option, progress } = benchArgs();
 const taskCount = option('--tasks', 1000);
 const workerCount = option('--workers', 10);
 const rawConcurrency = option('--raw-concurrency', workerCount);
-const SUBMITTERS = 16;
+const SUBMITTERS = option('--submitters', 16);
 const deadlineMs = option('--timeout-s', 900) * 1000;
 
 /** Runs `fn` over `items`, `limit` at a time. */
