@@ -119,7 +119,14 @@ export function formatRestartPolicy(policy: RestartPolicy): string {
     : policy.mode;
 }
 
-const seconds = (max: number) => z.number().min(0).max(max);
+// Durations are stored as DynamoDB numbers, which cannot hold magnitudes below 1e-130: a
+// fraction finer than a millisecond means nothing to a timer anyway, so it is refused.
+const seconds = (max: number) =>
+  z
+    .number()
+    .min(0)
+    .max(max)
+    .refine((v) => v === 0 || v >= 0.001, 'must be 0 or at least 0.001 s');
 
 const healthCheck = z
   .strictObject({
@@ -217,7 +224,8 @@ export const TaskSpecInput = z.strictObject({
     .string()
     .regex(/^SIG[A-Z0-9+-]{2,10}$/, 'must be a signal name like SIGTERM or SIGINT')
     .optional(),
-  stopTimeout: seconds(3600).optional(),
+  // Docker's StopTimeout is whole seconds.
+  stopTimeout: z.number().int('must be whole seconds').min(0).max(3600).optional(),
   maxReschedules: z.number().int().min(0).max(1000).optional(),
   user: z.string().max(65).regex(USER, 'must be a user like nobody, 1000 or 1000:1000').optional(),
   readOnlyRootfs: z.boolean().optional(),

@@ -73,6 +73,14 @@ test('each invalid field is named with its rule', () => {
   rejects({ image: 'busybox', bogus: true }, 'bogus', /unknown field/);
   rejects({ image: 'busybox', healthCheck: {} }, 'healthCheck', /exactly one/);
   rejects({ image: 'busybox', stopSignal: 'TERM' }, 'stopSignal');
+  // Found by the API fuzz test: DynamoDB cannot store 2.4e-157 (a 500 instead of a 400).
+  rejects({ image: 'busybox', stopTimeout: 2.387808702240571e-157 }, 'stopTimeout', /whole/);
+  rejects({ image: 'busybox', stopTimeout: 1.5 }, 'stopTimeout', /whole/);
+  rejects(
+    { image: 'busybox', healthCheck: { http: { port: 8080 }, startPeriod: 1e-200 } },
+    'healthCheck.startPeriod',
+    /0\.001/,
+  );
 });
 
 test('restart policies parse', () => {

@@ -469,7 +469,8 @@ describe('fuzzing the live API', { timeout: 300_000 }, () => {
     assert.deepEqual(
       broken.slice(0, 10).map((o) => `${o.status ?? o.error}: ${describeRequest(o.request)}`),
       [],
-      `seed ${SEED}: ${broken.length} requests failed or hung`,
+      `seed ${SEED}: ${broken.length} requests failed or hung; control plane log tail:\n` +
+        cluster.logs().slice(-3000),
     );
 
     const accepted = new Set(outcomes.flatMap((o) => (o.taskId ? [o.taskId] : [])));
