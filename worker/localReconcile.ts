@@ -68,14 +68,7 @@ const emptyReport = (): LocalReconcileReport => ({
 });
 
 export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcileReport> {
-  const report: LocalReconcileReport = {
-    orphansRemoved: 0,
-    markedRunning: 0,
-    exitsRecorded: 0,
-    stopsFinished: 0,
-    runsStarted: 0,
-    vanished: 0,
-  };
+  const report = emptyReport();
   // Records first, containers second: a container made after the records were read is
   // listed anyway, so no task is ever judged to have lost a container it just got.
   const assigned = (

@@ -16,7 +16,12 @@ import {
 import { transitionTask } from '../../core/taskStateMachine.js';
 import type { TaskEvent, TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import { applyReservation, keepSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
+import {
+  applyReservation,
+  keepSnapshot,
+  replaceWorker,
+  workerSnapshot,
+} from '../shared/workerSnapshot.js';
 
 const roundRobinCursor: RoundRobinCursor = {};
 
@@ -65,8 +70,7 @@ async function tryPlace(
     // The room went (another placement, a cordon, a worker gone): the scheduler decides
     // with fresh figures, and the next submit sees that worker as it is now.
     const fresh = await deps.workers.get(error.workerId);
-    const others = snapshot.workers.filter((w) => w.id !== error.workerId);
-    snapshot.workers = fresh ? [...others, fresh] : others;
+    snapshot.workers = replaceWorker(snapshot.workers, error.workerId, fresh);
     keepSnapshot(snapshot);
     return;
   }

@@ -16,7 +16,7 @@ import {
 } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import { applyReservation, type WorkerSnapshot } from '../shared/workerSnapshot.js';
+import { applyReservation, replaceWorker, type WorkerSnapshot } from '../shared/workerSnapshot.js';
 
 /** States in which a task sits on a worker and counts for spreading its group. */
 const PLACED_STATES = ['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING'] as const;
@@ -147,13 +147,4 @@ async function notePendingOnce(
 
 function stillPending(task: TaskRecord | undefined, message: ScheduleMessage): task is TaskRecord {
   return task?.state === 'PENDING' && task.attempt === message.attempt;
-}
-
-function replaceWorker(
-  workers: WorkerRecord[],
-  id: string,
-  fresh: WorkerRecord | undefined,
-): WorkerRecord[] {
-  const rest = workers.filter((w) => w.id !== id);
-  return fresh ? [...rest, fresh] : rest;
 }

@@ -64,3 +64,13 @@ export function applyReservation(snapshot: WorkerSnapshot, task: TaskRecord): vo
   const next: WorkerRecord = { ...worker, allocated, ...(usedPorts ? { usedPorts } : {}) };
   snapshot.workers = snapshot.workers.map((w) => (w.id === worker.id ? next : w));
 }
+
+/** The workers with one of them swapped for a fresh read (dropped when it is gone). */
+export function replaceWorker(
+  workers: WorkerRecord[],
+  id: string,
+  fresh: WorkerRecord | undefined,
+): WorkerRecord[] {
+  const rest = workers.filter((w) => w.id !== id);
+  return fresh ? [...rest, fresh] : rest;
+}

@@ -33,6 +33,7 @@ import { getDeps } from '../../functions/shared/deps.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { runHeartbeat } from '../../worker/heartbeat.js';
 import { SimulatedRuntime } from '../../worker/simulatedRuntime.js';
+import { task as taskSpec } from '../core/schedulerFixtures.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { eventually } from '../support/cli.js';
 import { add, type Counts, total } from './requestCounts.js';
@@ -296,19 +297,13 @@ async function waitFor(poll: TaskStore, ids: string[], done: (t: TaskRecord) => 
   );
 }
 
-const SPEC: TaskRecord['spec'] = {
+const SPEC = taskSpec({
   name: 'sim',
   image: 'simulated',
   command: ['sleep', '3600'],
-  env: {},
   resources: { cpuMillis: 100, memoryBytes: 64 * 1024 ** 2, diskBytes: 0 },
-  ports: [],
-  restart: { mode: 'never' },
-  stopSignal: 'SIGTERM',
   stopTimeoutSeconds: 1,
-  labels: {},
-  network: 'none',
-};
+});
 
 main().catch((error) => {
   console.error(`bench:scale failed: ${(error as Error).stack}`);
