@@ -9,7 +9,13 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
+import {
+  MAX_RECORD_ATTRIBUTE_BYTES,
+  RECORD_ATTRIBUTE,
+  type ScheduleMessage,
+  type WorkerMessage,
+} from '../core/messages.js';
+import type { TaskRecord } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 
 /** Worker queues hold a run message for a while: a worker might be restarting. */
@@ -108,10 +114,31 @@ export class Queues {
     );
   }
 
-  async sendToWorker(queueUrl: string, message: WorkerMessage): Promise<void> {
+  async sendToWorker(queueUrl: string, message: WorkerMessage, record?: TaskRecord): Promise<void> {
+    const recordJson = record ? JSON.stringify(record) : undefined;
+    const attach =
+      recordJson !== undefined && Buffer.byteLength(recordJson) <= MAX_RECORD_ATTRIBUTE_BYTES;
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }),
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(message),
+        ...(attach
+          ? {
+              MessageAttributes: {
+                [RECORD_ATTRIBUTE]: { DataType: 'String', StringValue: recordJson },
+              },
+            }
+          : {}),
+      }),
     );
+  }
+
+  /**
+   * A run or stop nudge for the task's current attempt, carrying the record the caller has
+   * just written or read (the worker claims with it instead of reading it again).
+   */
+  sendTaskToWorker(queueUrl: string, kind: WorkerMessage['kind'], task: TaskRecord) {
+    return this.sendToWorker(queueUrl, { kind, taskId: task.id, attempt: task.attempt }, task);
   }
 
   workerQueueName(workerId: string): string {
@@ -173,6 +200,7 @@ export class Queues {
         MaxNumberOfMessages: options.max ?? 10,
         WaitTimeSeconds: options.waitSeconds ?? 20,
         MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        MessageAttributeNames: [RECORD_ATTRIBUTE],
       }),
       options.abortSignal ? { abortSignal: options.abortSignal } : {},
     );

@@ -55,11 +55,7 @@ export async function applyDueRestart(
             now,
           });
           if (options.notifyWorker) {
-            await deps.queues.sendToWorker(worker.queueUrl, {
-              kind: 'run',
-              taskId: scheduled.id,
-              attempt: scheduled.attempt,
-            });
+            await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', scheduled);
           }
           return { kind: 'in-place', task: scheduled };
         } catch (error) {

@@ -19,8 +19,9 @@ export class InvalidTransitionError extends Error {
     readonly taskId: string,
     readonly from: TaskState,
     readonly to: TaskState,
+    why?: string,
   ) {
-    super(`task ${taskId} cannot go from ${from} to ${to}`);
+    super(`task ${taskId} cannot go from ${from} to ${to}${why ? `: ${why}` : ''}`);
   }
 }
 

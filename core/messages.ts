@@ -1,6 +1,7 @@
 // SQS message bodies. A message is only a nudge naming a task and attempt: the receiver
 // re-reads the task record and acts only if the record still says so.
 import { z } from 'zod';
+import type { TaskRecord } from './types.js';
 
 export const ScheduleMessage = z.strictObject({
   kind: z.literal('schedule'),
@@ -15,6 +16,49 @@ export const WorkerMessage = z.strictObject({
   attempt: z.number().int().min(1),
 });
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
+
+/**
+ * A worker message may carry, as this message attribute, the task record its sender has just
+ * written (JSON). The worker uses it only through a write conditional on that record's
+ * version, which proves it is still the record; any conflict makes it read the record.
+ * An attribute, not the body: workers that do not ask for it still get a valid nudge.
+ */
+export const RECORD_ATTRIBUTE = 'cube-record';
+
+/** Records above this go without the attribute (SQS takes 256 KiB per message). */
+export const MAX_RECORD_ATTRIBUTE_BYTES = 200 * 1024;
+
+const RecordShape = z.looseObject({
+  id: z.string().min(1),
+  version: z.number().int().min(1),
+  attempt: z.number().int().min(1),
+  state: z.string(),
+  spec: z.looseObject({}),
+});
+
+/** A worker message with the sender's copy of the record, when it came with one. */
+export type ReceivedWorkerMessage = WorkerMessage & { record?: TaskRecord };
+
+/**
+ * The record carried with a message, if it is one for the task and attempt the message names;
+ * anything else (absent, not JSON, another task) is ignored and the record is read instead.
+ */
+export function recordFromAttribute(
+  message: WorkerMessage,
+  value: string | undefined,
+): TaskRecord | undefined {
+  if (!value) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const parsed = RecordShape.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const record = parsed.data as unknown as TaskRecord;
+  return record.id === message.taskId && record.attempt === message.attempt ? record : undefined;
+}
 
 export class MalformedMessageError extends Error {
   override name = 'MalformedMessageError';

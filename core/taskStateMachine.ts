@@ -30,6 +30,19 @@ const HOLDS_CAPACITY: ReadonlySet<TaskState> = new Set([
   'STOPPING',
 ]);
 
+/**
+ * A task placed again after one of these states gets a new attempt. So once an attempt has left
+ * them, its container is never wanted again: a worker may stop it on a stop message's word.
+ */
+const NEW_ATTEMPT_AFTER: ReadonlySet<TaskState> = new Set([
+  'STARTING',
+  'RUNNING',
+  'STOPPING',
+  'LOST',
+  'FAILED',
+  'COMPLETED',
+]);
+
 /** States a task rests in unless a restart is planned on its record. */
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['COMPLETED', 'FAILED', 'STOPPED']);
 
@@ -93,6 +106,18 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
   const { to, by, reason, patch = {} } = request;
   if (!canTransition(task.state, to)) {
     throw new InvalidTransitionError(task.id, task.state, to);
+  }
+  if (
+    (to === 'PENDING' || to === 'SCHEDULED') &&
+    NEW_ATTEMPT_AFTER.has(task.state) &&
+    !((patch.attempt ?? task.attempt) > task.attempt)
+  ) {
+    throw new InvalidTransitionError(
+      task.id,
+      task.state,
+      to,
+      'placing it again needs a new attempt',
+    );
   }
   const at = (request.now ?? new Date()).toISOString();
   const after: TaskRecord = {

@@ -6,7 +6,7 @@ import { type AwsClients, awsClients } from '../aws/clients.js';
 import { Queues } from '../aws/queues.js';
 import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
-import type { ScheduleMessage, WorkerMessage } from '../core/messages.js';
+import type { ReceivedWorkerMessage, ScheduleMessage } from '../core/messages.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { confirmedOf } from './confirmedRunning.js';
 import { followContainerEvents, handleContainerDied } from './containerEvents.js';
@@ -221,7 +221,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
 
   // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
   const waker = new HeartbeatWaker();
-  const handle = async (message: WorkerMessage): Promise<string> => {
+  const handle = async (message: ReceivedWorkerMessage): Promise<string> => {
     if (message.kind !== 'run') return handleStop(context, message);
     waker.wake();
     return handleRun(context, message);

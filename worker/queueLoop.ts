@@ -2,26 +2,32 @@
 // message is deleted once handled or found obsolete, and left for redelivery (after its
 // visibility timeout) when handling failed unexpectedly. A malformed message goes to the
 // dead-letter queue (when the control plane named one) and is deleted: it never crashes the loop.
-// Deletes are gathered for up to `deleteDelayMs` and sent ten to a request (bench:cost: a
+// Deletes are gathered for up to `deleteDelayMs` (5 s) and sent ten to a request (bench:cost: a
 // burst of stops cost one DeleteMessage each); the queue's visibility timeout (60 s) leaves
 // ample room, and a message deleted late is at worst handled again, idempotently.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Queues } from '../aws/queues.js';
-import { MalformedMessageError, parseWorkerMessage, type WorkerMessage } from '../core/messages.js';
+import {
+  MalformedMessageError,
+  parseWorkerMessage,
+  RECORD_ATTRIBUTE,
+  type ReceivedWorkerMessage,
+  recordFromAttribute,
+} from '../core/messages.js';
 import { backoffDelay, sleep } from './timing.js';
 
 export interface QueueLoopOptions {
   queues: Pick<Queues, 'receive' | 'deleteBatch'>;
   queueUrl: string;
   signal: AbortSignal;
-  handle: (message: WorkerMessage) => Promise<string>;
+  handle: (message: ReceivedWorkerMessage) => Promise<string>;
   log: (line: string) => void;
   /** Messages handled at once; polling pauses while this many are in flight. */
   maxInFlight?: number;
   waitSeconds?: number;
   /** Keeps a malformed message, with the reason, in the workers' dead-letter queue. */
   deadLetter?: (body: string, reason: string) => Promise<void>;
-  /** How long a handled message may wait to be deleted with others (default 1 s). */
+  /** How long a handled message may wait to be deleted with others (default 5 s). */
   deleteDelayMs?: number;
 }
 
@@ -66,7 +72,7 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
   const { queues, queueUrl, signal, log } = options;
   const maxInFlight = options.maxInFlight ?? 32;
   const inFlight = new Set<Promise<void>>();
-  const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 1_000);
+  const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 5_000);
   let failures = 0;
   while (!signal.aborted) {
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
@@ -107,7 +113,7 @@ async function handleMessage(
 ): Promise<void> {
   const { log } = options;
   const body = message.Body ?? '';
-  let parsed: WorkerMessage;
+  let parsed: ReceivedWorkerMessage;
   try {
     parsed = parseWorkerMessage(body);
   } catch (error) {
@@ -123,6 +129,11 @@ async function handleMessage(
     if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);
     return;
   }
+  const record = recordFromAttribute(
+    parsed,
+    message.MessageAttributes?.[RECORD_ATTRIBUTE]?.StringValue,
+  );
+  if (record) parsed = { ...parsed, record };
   try {
     const outcome = await options.handle(parsed);
     log(`${parsed.kind} ${parsed.taskId} attempt ${parsed.attempt}: ${outcome}`);

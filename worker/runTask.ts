@@ -1,9 +1,11 @@
 // A run message: start the container of one attempt of a task, exactly once. The record
 // decides (this worker, this attempt, SCHEDULED or an interrupted STARTING); the task lock
 // stops a second copy of the message in this process; a container already labelled with the
-// task and attempt is adopted instead of creating another.
+// task and attempt is adopted instead of creating another. The claim (SCHEDULED -> STARTING)
+// starts from the record the message carries, if any: the write is conditional on its
+// version, so it succeeds only while that copy is the record, and a conflict reads the record.
 import { ConflictError } from '../core/errors.js';
-import type { WorkerMessage } from '../core/messages.js';
+import type { ReceivedWorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
 import { confirmRunning } from './confirmedRunning.js';
 import { dockerErrorMessage, ImageUnavailableError, stopTimeoutOf } from './dockerRuntime.js';
@@ -25,10 +27,10 @@ export type RunOutcome =
 
 export async function handleRun(
   ctx: WorkerContext,
-  message: Pick<WorkerMessage, 'taskId' | 'attempt'>,
+  message: Pick<ReceivedWorkerMessage, 'taskId' | 'attempt' | 'record'>,
 ): Promise<RunOutcome> {
   const outcome = await ctx.locks.tryWithLock(message.taskId, () =>
-    runTaskLocked(ctx, message.taskId, message.attempt),
+    runTaskLocked(ctx, message.taskId, message.attempt, message.record),
   );
   return outcome ?? 'duplicate';
 }
@@ -38,8 +40,9 @@ export async function runTaskLocked(
   ctx: WorkerContext,
   taskId: string,
   attempt: number,
+  carried?: TaskRecord,
 ): Promise<RunOutcome> {
-  const claim = await claimStart(ctx, taskId, attempt);
+  const claim = await claimStart(ctx, taskId, attempt, carried);
   if (!claim) return 'obsolete';
   const { task, resumed } = claim;
 
@@ -87,13 +90,20 @@ export async function runTaskLocked(
   return markRunning(ctx, task, containerId);
 }
 
-/** SCHEDULED -> STARTING, or an interrupted STARTING taken up again (`resumed`). */
+/**
+ * SCHEDULED -> STARTING, or an interrupted STARTING taken up again (`resumed`). A carried
+ * SCHEDULED record is tried first; only the record read from the table may resume STARTING.
+ */
 async function claimStart(
   ctx: WorkerContext,
   taskId: string,
   attempt: number,
+  carried?: TaskRecord,
 ): Promise<{ task: TaskRecord; resumed: boolean } | undefined> {
-  let task = await ctx.tasks.get(taskId);
+  let task =
+    carried?.state === 'SCHEDULED' && ownsAttempt(ctx, carried, attempt)
+      ? carried
+      : await ctx.tasks.get(taskId);
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
     if (!ownsAttempt(ctx, task, attempt)) return undefined;
     // STARTING with the lock free: a crash between STARTING and the container's start.

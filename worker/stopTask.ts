@@ -3,9 +3,13 @@
 // its stop timeout) and removes it. The record stays STOPPING until the container is gone.
 // Then a user's stop writes STOPPING -> STOPPED (releasing the capacity), and a drain (the
 // STOPPING record carries a planned restart) hands the task back for placement elsewhere.
+// A stop message may carry the STOPPING record its sender wrote; it is acted on without a read
+// because STOPPING is never undone for an attempt (core's state machine: a task leaves STOPPING
+// only to end, or to be placed again as a new attempt), and the write that follows is
+// conditional on its version, so a conflict reads the record before anything is recorded.
 import { applyDueRestart } from '../aws/restarts.js';
 import { ConflictError } from '../core/errors.js';
-import type { WorkerMessage } from '../core/messages.js';
+import type { ReceivedWorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
 import { forgetRunning } from './confirmedRunning.js';
 import { stopTimeoutOf } from './dockerRuntime.js';
@@ -15,10 +19,14 @@ export type StopOutcome = 'stopped' | 'rescheduled' | 'obsolete';
 
 export async function handleStop(
   ctx: WorkerContext,
-  message: Pick<WorkerMessage, 'taskId' | 'attempt'>,
+  message: Pick<ReceivedWorkerMessage, 'taskId' | 'attempt' | 'record'>,
 ): Promise<StopOutcome> {
   return ctx.locks.withLock(message.taskId, async () => {
-    const task = await ctx.tasks.get(message.taskId);
+    const carried = message.record;
+    const task =
+      carried?.state === 'STOPPING' && ownsAttempt(ctx, carried, message.attempt)
+        ? carried
+        : await ctx.tasks.get(message.taskId);
     if (!ownsAttempt(ctx, task, message.attempt) || task.state !== 'STOPPING') return 'obsolete';
     return stopTaskLocked(ctx, task);
   });

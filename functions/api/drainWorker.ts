@@ -67,11 +67,7 @@ export async function drainWorker(
       continue;
     }
     report.stopping.push(stopping.id);
-    await deps.queues.sendToWorker(worker.queueUrl, {
-      kind: 'stop',
-      taskId: stopping.id,
-      attempt: stopping.attempt,
-    });
+    await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', stopping);
   }
   return report;
 }

@@ -76,10 +76,10 @@ async function tryPlace(
   }
   applyReservation(snapshot, transition.after);
   keepSnapshot(snapshot);
-  const { id, attempt } = transition.after;
+  const { id } = transition.after;
   // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).
   await deps.queues
-    .sendToWorker(decision.worker.queueUrl, { kind: 'run', taskId: id, attempt })
+    .sendTaskToWorker(decision.worker.queueUrl, 'run', transition.after)
     .catch((error: Error) => console.error(`submit ${id}: no run message sent: ${error.message}`));
   return transition.after;
 }

@@ -102,7 +102,7 @@ export async function stopTask(event: APIGatewayProxyEventV2, context: AuthedCon
         // with its queue is the reconciler's to settle (its tasks end STOPPED).
         const queueUrl = await queues.workerQueueUrl(stopped.workerId);
         await queues
-          .sendToWorker(queueUrl, { kind: 'stop', taskId: id, attempt: stopped.attempt })
+          .sendTaskToWorker(queueUrl, 'stop', stopped)
           .catch((error: Error) =>
             console.error(`stop ${id}: no stop message sent: ${error.message}`),
           );

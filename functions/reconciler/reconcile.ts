@@ -91,21 +91,13 @@ export async function reconcile(
       task.state === 'SCHEDULED' &&
       age(task.scheduledAt, now) >= deps.config.scheduledResendMs
     ) {
-      await deps.queues.sendToWorker(worker.queueUrl, {
-        kind: 'run',
-        taskId: task.id,
-        attempt: task.attempt,
-      });
+      await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', task);
       report.runResent++;
     } else if (
       task.state === 'STOPPING' &&
       age(task.updatedAt, now) >= deps.config.scheduledResendMs + stopTimeoutMs(task)
     ) {
-      await deps.queues.sendToWorker(worker.queueUrl, {
-        kind: 'stop',
-        taskId: task.id,
-        attempt: task.attempt,
-      });
+      await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', task);
       report.stopResent++;
     }
   }

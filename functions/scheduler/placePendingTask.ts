@@ -105,11 +105,7 @@ export async function placePendingTask(
       });
       applyReservation(snapshot, scheduled);
       snapshot.groups?.add(groupOf(scheduled.spec), decision.worker);
-      await deps.queues.sendToWorker(decision.worker.queueUrl, {
-        kind: 'run',
-        taskId: scheduled.id,
-        attempt: scheduled.attempt,
-      });
+      await deps.queues.sendTaskToWorker(decision.worker.queueUrl, 'run', scheduled);
       return 'placed';
     } catch (error) {
       if (error instanceof CapacityExhaustedError) {

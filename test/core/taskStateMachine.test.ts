@@ -73,9 +73,33 @@ test('a restart in place reserves again; going back to PENDING forgets the worke
   const again = transitionTask(failed, { to: 'SCHEDULED', by: 'w', patch: { attempt: 2 } });
   assert.equal(again.capacity[0]!.kind, 'reserve');
   assert.equal(again.after.attempt, 2);
-  const pending = transitionTask(failed, { to: 'PENDING', by: 'r' });
+  const pending = transitionTask(failed, { to: 'PENDING', by: 'r', patch: { attempt: 2 } });
   assert.equal(pending.after.workerId, undefined);
   assert.deepEqual(pending.capacity, []);
+});
+
+test('an attempt that has left STOPPING, LOST or an end is never placed again', () => {
+  const running = walk(fresh(), ['SCHEDULED', { workerId: 'w1' }], ['STARTING'], ['RUNNING']);
+  const stopping = transitionTask(running, { to: 'STOPPING', by: 'drain' }).after;
+  const lost = transitionTask(running, { to: 'LOST', by: 'reconciler' }).after;
+  const failed = transitionTask(running, { to: 'FAILED', by: 'w' }).after;
+  for (const [task, to] of [
+    [stopping, 'PENDING'],
+    [lost, 'PENDING'],
+    [failed, 'SCHEDULED'],
+    [failed, 'PENDING'],
+  ] as const) {
+    assert.throws(
+      () => transitionTask(task, { to, by: 't', patch: { workerId: 'w1' } }),
+      /needs a new attempt/,
+      `${task.state} -> ${to} at the same attempt`,
+    );
+    const again = transitionTask(task, { to, by: 't', patch: { workerId: 'w1', attempt: 2 } });
+    assert.equal(again.after.attempt, 2);
+  }
+  // A placement not yet started may be given back and placed again as the same attempt.
+  const placed = transitionTask(fresh(), { to: 'SCHEDULED', by: 's', patch: { workerId: 'w1' } });
+  assert.equal(transitionTask(placed.after, { to: 'PENDING', by: 'r' }).after.attempt, 1);
 });
 
 test('every event records from, to, who and the version', () => {
