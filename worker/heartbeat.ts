@@ -54,7 +54,11 @@ export class HostMetricsSampler {
 
 const clamp01 = (value: number) => (Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0);
 
-/** Lets the agent cut a heartbeat's sleep short (a run message arrived on an idle worker). */
+/**
+ * Lets the agent cut a heartbeat's sleep short (a run message arrived on an idle worker). Only
+ * an idle-length sleep is cut: a busy worker beats every few seconds anyway, and waking it on
+ * each run message made a write per task (bench:cost).
+ */
 export class HeartbeatWaker {
   private wakeUp: (() => void) | undefined;
   /** A wake that came while no one slept (mid-beat): the next sleep is skipped. */
@@ -68,11 +72,11 @@ export class HeartbeatWaker {
     else this.pending = true;
   }
 
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
+  sleep(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
+    const woken = this.pending;
+    this.pending = false;
+    if (!wakeable) return sleep(ms, signal);
+    if (woken) return Promise.resolve();
     const cut = new AbortController();
     this.wakeUp = () => cut.abort();
     const stop = () => cut.abort();
@@ -124,8 +128,9 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
     const delay = ok
       ? declared
       : Math.max(200, backoffDelay(failures, options.intervalMs / 4, options.intervalMs));
-    if (options.waker) await options.waker.sleep(delay, options.signal);
-    else await sleep(delay, options.signal);
+    if (options.waker) {
+      await options.waker.sleep(delay, options.signal, delay > options.intervalMs);
+    } else await sleep(delay, options.signal);
   }
 }
 

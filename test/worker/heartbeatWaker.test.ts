@@ -1,0 +1,43 @@
+// The heartbeat's waker: work arriving on an idle worker cuts its long sleep short; work
+// arriving on a busy one does not (it beats every few seconds anyway).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { HeartbeatWaker } from '../../worker/heartbeat.js';
+
+const STILL_ASLEEP = 'still asleep';
+const settlesFirst = (sleeping: Promise<void>, ms: number) =>
+  Promise.race([sleeping.then(() => 'woke'), delay(ms, STILL_ASLEEP)]);
+
+test('a wake cuts an idle-length sleep short', async () => {
+  const waker = new HeartbeatWaker();
+  const signal = new AbortController().signal;
+  const sleeping = waker.sleep(60_000, signal, true);
+  waker.wake();
+  assert.equal(await settlesFirst(sleeping, 5_000), 'woke');
+});
+
+test('a wake leaves a busy-length sleep alone', async () => {
+  const waker = new HeartbeatWaker();
+  const stop = new AbortController();
+  const sleeping = waker.sleep(60_000, stop.signal, false);
+  waker.wake();
+  assert.equal(await settlesFirst(sleeping, 300), STILL_ASLEEP);
+  stop.abort();
+  await sleeping;
+});
+
+test('a wake that came mid-beat skips the next idle sleep, not a busy one', async () => {
+  const waker = new HeartbeatWaker();
+  const stop = new AbortController();
+  waker.wake();
+  assert.equal(await settlesFirst(waker.sleep(60_000, stop.signal, true), 5_000), 'woke');
+  waker.wake();
+  const busy = waker.sleep(60_000, stop.signal, false);
+  assert.equal(await settlesFirst(busy, 300), STILL_ASLEEP);
+  // ... and the wake was spent: the idle sleep after it is not skipped either.
+  const idle = waker.sleep(60_000, stop.signal, true);
+  assert.equal(await settlesFirst(idle, 300), STILL_ASLEEP);
+  stop.abort();
+  await Promise.all([busy, idle]);
+});
