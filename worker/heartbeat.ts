@@ -11,24 +11,46 @@ import { mem } from 'systeminformation/lib/memory.js';
 import type { WorkerStore } from '../aws/workerStore.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMetrics } from '../core/types.js';
-import { type FilesystemSize, filesystemFor, listFilesystems } from './hostCapacity.js';
+import { type FilesystemSize, filesystemOf } from './hostCapacity.js';
 import { backoffDelay, sleep, withTimeout } from './timing.js';
 
 /** systeminformation can be slow; a slow sample reuses the last value instead of waiting. */
 const SAMPLE_TIMEOUT_MS = 1500;
 
+/**
+ * Host figures are read at most this often: a busy worker beats every 3 s, and the scheduler's
+ * view of a host's load does not need to be fresher than this (its own snapshot is 5 s old).
+ */
+export const HOST_SAMPLE_MAX_AGE_MS = 10_000;
+
 export class HostMetricsSampler {
   private cpu = { cores: 0, usage: 0 };
   private memory = { total: 0, available: 0 };
   private disk: FilesystemSize | undefined;
+  private sampledAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly diskPath: string = '/') {}
+  constructor(
+    private readonly diskPath: string = '/',
+    private readonly maxAgeMs = HOST_SAMPLE_MAX_AGE_MS,
+  ) {}
 
   async sample(runningTasks: number, now = new Date()): Promise<WorkerMetrics> {
-    const [load, memory, filesystems] = await Promise.all([
+    if (now.getTime() - this.sampledAt >= this.maxAgeMs) {
+      this.sampledAt = now.getTime();
+      await this.sampleHost();
+    }
+    return this.metrics(runningTasks, now);
+  }
+
+  private async sampleHost(): Promise<void> {
+    const [load, memory, disk] = await Promise.all([
       withTimeout(currentLoad(), SAMPLE_TIMEOUT_MS, undefined),
       withTimeout(mem(), SAMPLE_TIMEOUT_MS, undefined),
-      withTimeout(listFilesystems(), SAMPLE_TIMEOUT_MS, undefined),
+      withTimeout(
+        filesystemOf(this.diskPath).catch(() => undefined),
+        SAMPLE_TIMEOUT_MS,
+        undefined,
+      ),
     ]);
     if (load) {
       this.cpu = {
@@ -37,7 +59,10 @@ export class HostMetricsSampler {
       };
     }
     if (memory) this.memory = { total: memory.total, available: memory.available };
-    if (filesystems) this.disk = filesystemFor(this.diskPath, filesystems) ?? this.disk;
+    if (disk) this.disk = disk;
+  }
+
+  private metrics(runningTasks: number, now: Date): WorkerMetrics {
     return {
       at: now.toISOString(),
       cpuCores: this.cpu.cores,

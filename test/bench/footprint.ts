@@ -108,7 +108,8 @@ async function oneVariant(cluster: TestCluster, variant: 'source' | 'bundle') {
 
 /** CPU one host metrics sample (the heartbeat's systeminformation calls) costs here. */
 async function sampleCost() {
-  const sampler = new HostMetricsSampler(await dockerDataRoot(docker));
+  // Every call a real sample (the daemon reuses one for HOST_SAMPLE_MAX_AGE_MS).
+  const sampler = new HostMetricsSampler(await dockerDataRoot(docker), 0);
   await sampler.sample(0);
   const n = 20;
   const before = process.cpuUsage();

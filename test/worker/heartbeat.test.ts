@@ -1,9 +1,10 @@
 // The heartbeat's waker: work arriving on an idle worker cuts its long sleep short; work
-// arriving on a busy one does not (it beats every few seconds anyway).
+// arriving on a busy one does not (it beats every few seconds anyway). And its host figures:
+// read from the host at most once per HOST_SAMPLE_MAX_AGE_MS, the task count on every beat.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HeartbeatWaker } from '../../worker/heartbeat.js';
+import { HeartbeatWaker, HostMetricsSampler } from '../../worker/heartbeat.js';
 
 const STILL_ASLEEP = 'still asleep';
 const settlesFirst = (sleeping: Promise<void>, ms: number) =>
@@ -40,4 +41,16 @@ test('a wake that came mid-beat skips the next idle sleep, not a busy one', asyn
   assert.equal(await settlesFirst(idle, 300), STILL_ASLEEP);
   stop.abort();
   await Promise.all([busy, idle]);
+});
+
+test('host figures are reused within their age, the running count never is', async () => {
+  const sampler = new HostMetricsSampler('/', 10_000);
+  const t0 = new Date('2026-11-22T00:00:00Z');
+  const first = await sampler.sample(1, t0);
+  assert.ok(first.cpuCores > 0 && first.memTotalBytes > 0 && first.diskTotalBytes > 0);
+  const later = await sampler.sample(7, new Date(t0.getTime() + 3_000));
+  assert.equal(later.runningTasks, 7);
+  assert.equal(later.at, '2026-11-22T00:00:03.000Z');
+  const host = ({ at: _at, runningTasks: _n, load1: _l, ...figures }: typeof first) => figures;
+  assert.deepEqual(host(later), host(first), 'the same host sample, 3 s later');
 });
