@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TaskRecord } from '../core/types.js';
 import type { ContainerRuntime } from './containerRuntime.js';
+import { StartSlots } from './startSlots.js';
 
 export const LABEL_TASK_ID = 'cube.task-id';
 export const LABEL_ATTEMPT = 'cube.attempt';
@@ -135,13 +136,18 @@ export interface ExecResult {
 export interface DockerRuntimeOptions {
   stopTimeoutSeconds?: number;
   pullTimeoutMs?: number;
+  /** Container starts at once on this worker (default 4). */
+  startConcurrency?: number;
   log?: (line: string) => void;
 }
+
+export const DEFAULT_START_CONCURRENCY = 4;
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly stopTimeoutSeconds: number;
   private readonly pullTimeoutMs: number;
   private readonly log: (line: string) => void;
+  private readonly startSlots: StartSlots;
 
   constructor(
     readonly docker: Docker,
@@ -151,6 +157,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.log = options.log ?? (() => {});
+    this.startSlots = new StartSlots(options.startConcurrency ?? DEFAULT_START_CONCURRENCY);
   }
 
   /** Every container of this worker, running or not. */
@@ -181,7 +188,13 @@ export class DockerRuntime implements ContainerRuntime {
    * Creates and starts the container of the task's current attempt. A name conflict means
    * it exists already: that container is adopted (and started if it never was).
    */
-  async createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }> {
+  createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }> {
+    return this.startSlots.run(() => this.createAndStartNow(task));
+  }
+
+  private async createAndStartNow(
+    task: TaskRecord,
+  ): Promise<{ containerId: string; adopted: boolean }> {
     const options = containerCreateOptions(task, this.workerId);
     let containerId: string;
     try {
