@@ -11,7 +11,12 @@ import { confirmRunning } from './confirmedRunning.js';
 import { dockerErrorMessage, ImageUnavailableError, stopTimeoutOf } from './dockerRuntime.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
-import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
+import {
+  carriedOrRead,
+  MAX_CONFLICT_RETRIES,
+  ownsAttempt,
+  type WorkerContext,
+} from './workerContext.js';
 
 export type RunOutcome =
   /** A container was created (or adopted) and the task is RUNNING. */
@@ -100,10 +105,7 @@ async function claimStart(
   attempt: number,
   carried?: TaskRecord,
 ): Promise<{ task: TaskRecord; resumed: boolean } | undefined> {
-  let task =
-    carried?.state === 'SCHEDULED' && ownsAttempt(ctx, carried, attempt)
-      ? carried
-      : await ctx.tasks.get(taskId);
+  let task = await carriedOrRead(ctx, taskId, attempt, 'SCHEDULED', carried);
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
     if (!ownsAttempt(ctx, task, attempt)) return undefined;
     // STARTING with the lock free: a crash between STARTING and the container's start.

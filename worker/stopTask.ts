@@ -13,7 +13,12 @@ import type { ReceivedWorkerMessage } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
 import { forgetRunning } from './confirmedRunning.js';
 import { stopTimeoutOf } from './dockerRuntime.js';
-import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
+import {
+  carriedOrRead,
+  MAX_CONFLICT_RETRIES,
+  ownsAttempt,
+  type WorkerContext,
+} from './workerContext.js';
 
 export type StopOutcome = 'stopped' | 'rescheduled' | 'obsolete';
 
@@ -22,12 +27,9 @@ export async function handleStop(
   message: Pick<ReceivedWorkerMessage, 'taskId' | 'attempt' | 'record'>,
 ): Promise<StopOutcome> {
   return ctx.locks.withLock(message.taskId, async () => {
-    const carried = message.record;
-    const task =
-      carried?.state === 'STOPPING' && ownsAttempt(ctx, carried, message.attempt)
-        ? carried
-        : await ctx.tasks.get(message.taskId);
-    if (!ownsAttempt(ctx, task, message.attempt) || task.state !== 'STOPPING') return 'obsolete';
+    const { taskId, attempt, record } = message;
+    const task = await carriedOrRead(ctx, taskId, attempt, 'STOPPING', record);
+    if (!ownsAttempt(ctx, task, attempt) || task.state !== 'STOPPING') return 'obsolete';
     return stopTaskLocked(ctx, task);
   });
 }

@@ -38,6 +38,23 @@ export const CONTAINER_STATES: ReadonlySet<TaskState> = new Set([
   'STOPPING',
 ]);
 
+/**
+ * The record a message carried when it is in `state` for this worker's attempt, else the one
+ * read from the table. A carried copy is only ever used through a write conditional on its
+ * version, so a stale one costs a conflict and a read, never a wrong action on the record.
+ */
+export async function carriedOrRead(
+  ctx: Pick<WorkerContext, 'workerId' | 'tasks'>,
+  taskId: string,
+  attempt: number,
+  state: TaskState,
+  carried: TaskRecord | undefined,
+): Promise<TaskRecord | undefined> {
+  return carried?.state === state && ownsAttempt(ctx, carried, attempt)
+    ? carried
+    : ctx.tasks.get(taskId);
+}
+
 /** The record says this worker runs this attempt of the task. */
 export function ownsAttempt(
   ctx: Pick<WorkerContext, 'workerId'>,

@@ -39,23 +39,22 @@ describe('worker: messages carrying their record', { timeout: 120_000 }, () => {
       `the ${kind} message of ${taskId} handled`,
     )) as string;
 
+  const untilState = (taskId: string, state: string) =>
+    waitFor(
+      () => observer.require(taskId),
+      (t) => t.state === state,
+      state,
+    );
+
   it('runs and stops a task on the carried records without reading it', async () => {
     const scheduled = await h.scheduleTask();
     await h.queues.sendTaskToWorker(h.queueUrl, 'run', scheduled);
-    const running = await waitFor(
-      () => observer.require(scheduled.id),
-      (t) => t.state === 'RUNNING',
-      'RUNNING',
-    );
+    const running = await untilState(scheduled.id, 'RUNNING');
     assert.equal((await h.containersOf(scheduled.id)).length, 1);
 
     const stopping = await observer.transition(running, { to: 'STOPPING', by: 'test' });
     await h.queues.sendTaskToWorker(h.queueUrl, 'stop', stopping);
-    await waitFor(
-      async () => (await observer.require(scheduled.id)).state,
-      (s) => s === 'STOPPED',
-      'STOPPED',
-    );
+    await untilState(scheduled.id, 'STOPPED');
     assert.equal((await h.containersOf(scheduled.id)).length, 0, 'its container is removed');
     assert.deepEqual(
       workerReads.filter((id) => id === scheduled.id),
@@ -83,11 +82,7 @@ describe('worker: messages carrying their record', { timeout: 120_000 }, () => {
     const mine = await h.scheduleTask();
     const other = await h.scheduleTask({ command: ['sleep', '1'] });
     await h.queues.sendToWorker(h.queueUrl, { kind: 'run', taskId: mine.id, attempt: 1 }, other);
-    const running = await waitFor(
-      () => observer.require(mine.id),
-      (t) => t.state === 'RUNNING',
-      'RUNNING',
-    );
+    const running = await untilState(mine.id, 'RUNNING');
     assert.deepEqual(running.spec.command, ['sleep', '300'], 'started from its own record');
     assert.ok(workerReads.includes(mine.id));
     assert.equal((await observer.require(other.id)).state, 'SCHEDULED', 'the other is untouched');
@@ -97,19 +92,11 @@ describe('worker: messages carrying their record', { timeout: 120_000 }, () => {
   it('a stop arriving again after STOPPED is obsolete and changes nothing', async () => {
     const scheduled = await h.scheduleTask();
     await h.queues.sendTaskToWorker(h.queueUrl, 'run', scheduled);
-    const running = await waitFor(
-      () => observer.require(scheduled.id),
-      (t) => t.state === 'RUNNING',
-      'RUNNING',
-    );
+    const running = await untilState(scheduled.id, 'RUNNING');
     // A stop that arrives after the task was already STOPPED (a duplicate, say).
     const stopping = await observer.transition(running, { to: 'STOPPING', by: 'test' });
     await h.queues.sendTaskToWorker(h.queueUrl, 'stop', stopping);
-    await waitFor(
-      async () => (await observer.require(scheduled.id)).state,
-      (s) => s === 'STOPPED',
-      'STOPPED',
-    );
+    await untilState(scheduled.id, 'STOPPED');
     const before = workerReads.length;
     await h.queues.sendTaskToWorker(h.queueUrl, 'stop', stopping);
     await waitFor(
