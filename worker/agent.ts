@@ -63,6 +63,8 @@ export interface WorkerAgentOptions {
   pullTimeoutMs?: number;
   /** Long-poll wait of the queue loop (SQS allows 0..20 s). */
   queueWaitSeconds?: number;
+  /** The queue loop's gathering pause after a partial batch (default 250 ms). */
+  receiveWindowMs?: number;
 }
 
 export interface WorkerAgent {
@@ -233,6 +235,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     handle,
     log,
     ...(options.queueWaitSeconds !== undefined ? { waitSeconds: options.queueWaitSeconds } : {}),
+    ...(options.receiveWindowMs !== undefined ? { receiveWindowMs: options.receiveWindowMs } : {}),
     ...(config.deadLetterQueueUrl
       ? {
           deadLetter: (body: string, reason: string) =>

@@ -5,6 +5,10 @@
 // Deletes are gathered for up to `deleteDelayMs` (5 s) and sent ten to a request (bench:cost: a
 // burst of stops cost one DeleteMessage each); the queue's visibility timeout (60 s) leaves
 // ample room, and a message deleted late is at worst handled again, idempotently.
+// Receives are gathered the same way: after a receive that brought some messages but not a
+// full batch, the next waits `receiveWindowMs` (250 ms), so a burst arrives several to a
+// request instead of one (Lambda's SQS batching window makes the same trade). An idle worker
+// is long-polling when a message comes and gets it at once; only the rest of a burst waits.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Queues } from '../aws/queues.js';
 import {
@@ -29,7 +33,11 @@ export interface QueueLoopOptions {
   deadLetter?: (body: string, reason: string) => Promise<void>;
   /** How long a handled message may wait to be deleted with others (default 5 s). */
   deleteDelayMs?: number;
+  /** Pause after a partial batch before receiving again (default 250 ms; 0 = none). */
+  receiveWindowMs?: number;
 }
+
+export const DEFAULT_RECEIVE_WINDOW_MS = 250;
 
 /** Receipt handles waiting to be deleted together. */
 class DeleteBatcher {
@@ -75,13 +83,15 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
   const maxInFlight = options.maxInFlight ?? 16;
   const inFlight = new Set<Promise<void>>();
   const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 5_000);
+  const windowMs = options.receiveWindowMs ?? DEFAULT_RECEIVE_WINDOW_MS;
   let failures = 0;
   while (!signal.aborted) {
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     let messages: Message[];
+    const max = Math.min(10, maxInFlight - inFlight.size);
     try {
       messages = await queues.receive(queueUrl, {
-        max: Math.min(10, maxInFlight - inFlight.size),
+        max,
         waitSeconds: options.waitSeconds ?? 20,
         abortSignal: signal,
       });
@@ -102,6 +112,10 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
         .catch((error: Error) => log(`handling a message failed: ${error.message}`))
         .finally(() => inFlight.delete(work));
       inFlight.add(work);
+    }
+    // Empty: the long poll found nothing, poll again. Full: more are likely waiting.
+    if (messages.length > 0 && messages.length < max && windowMs > 0) {
+      await sleep(windowMs, signal);
     }
   }
   await Promise.allSettled(inFlight);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../../aws/clients.js';
+import { runQueueLoop } from '../../worker/queueLoop.js';
 import { startHarness, stateOf, type WorkerHarness, waitFor } from './support.js';
 
 describe('worker: queue loop', { timeout: 90_000 }, () => {
@@ -59,6 +60,60 @@ describe('worker: queue loop', { timeout: 90_000 }, () => {
       (n) => n === 0,
       'an empty queue',
     );
+  });
+
+  it('gathers the rest of a burst into one receive after a partial batch', {
+    timeout: 30_000,
+  }, async () => {
+    // A queue of its own, so the harness's agent does not take these messages.
+    const queueUrl = await h.queues.ensureWorkerQueue(`${h.workerId}-gather`);
+    const batches: number[] = [];
+    const handled: string[] = [];
+    const abort = new AbortController();
+    const loop = runQueueLoop({
+      queues: {
+        receive: async (url, options) => {
+          const messages = await h.queues.receive(url, options);
+          if (messages.length > 0) batches.push(messages.length);
+          return messages;
+        },
+        deleteBatch: (url, handles) => h.queues.deleteBatch(url, handles),
+      },
+      queueUrl,
+      signal: abort.signal,
+      handle: async (message) => {
+        handled.push(message.taskId);
+        return 'handled';
+      },
+      log: () => {},
+      waitSeconds: 1,
+      // Long enough that the three sends below surely land inside it.
+      receiveWindowMs: 3_000,
+    });
+    const send = (taskId: string) =>
+      h.queues.sendToWorker(queueUrl, { kind: 'run', taskId, attempt: 1 });
+    try {
+      await send('first');
+      await waitFor(
+        async () => handled.length,
+        (n) => n === 1,
+        'the first message handled',
+      );
+      // The loop now waits out its window: these three arrive while it does.
+      await send('b');
+      await send('c');
+      await send('d');
+      await waitFor(
+        async () => handled.length,
+        (n) => n === 4,
+        'all four handled',
+      );
+    } finally {
+      abort.abort();
+      await loop;
+    }
+    assert.deepEqual(batches, [1, 3]);
+    assert.deepEqual(handled.slice(1).sort(), ['b', 'c', 'd']);
   });
 
   it('stops polling promptly when stopped', { timeout: 30_000 }, async () => {
