@@ -40,11 +40,13 @@ export async function stopTaskLocked(ctx: WorkerContext, task: TaskRecord): Prom
   ctx.health.stop(task.id);
   forgetRunning(ctx, task.id, attempt);
   let exitCode: number | undefined;
-  const container = await ctx.runtime.find(task.id, attempt);
-  if (container) {
-    await ctx.runtime.stop(container.id, stopTimeoutOf(task));
-    exitCode = (await ctx.runtime.inspectExit(container.id))?.exitCode;
-    await ctx.runtime.remove(container.id);
+  // A record that reached RUNNING names its attempt's container (core clears it for a new
+  // attempt): no listing, which walks every container on the engine. One gone already is fine.
+  const containerId = task.containerId ?? (await ctx.runtime.find(task.id, attempt))?.id;
+  if (containerId) {
+    await ctx.runtime.stop(containerId, stopTimeoutOf(task));
+    exitCode = (await ctx.runtime.inspectExit(containerId))?.exitCode;
+    await ctx.runtime.remove(containerId);
   }
   let current: TaskRecord | undefined = task;
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
