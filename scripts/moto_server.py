@@ -10,7 +10,6 @@ import threading
 from functools import wraps
 
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import main
 
 _lock = threading.RLock()
 
@@ -86,7 +85,9 @@ def transact_write_items(self, transact_items):
                 old = current.to_json()["Attributes"]
             error = ("ConditionalCheckFailed", ConditionalCheckFailed().message, old)
         errors.append(error)
-        ops.append((op_type, op, key, copy.deepcopy(current)))
+        # A Put or Delete replaces the stored item object and leaves `current` intact; only
+        # an Update changes it in place, so only an Update needs a copy to roll back to.
+        ops.append((op_type, op, key, copy.deepcopy(current) if op_type == "Update" else current))
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
     applied = []
@@ -181,5 +182,67 @@ def _remembered_backend_for_host(self, host):
 DomainDispatcherApplication.get_backend_for_host = _remembered_backend_for_host
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+# Two more per-request costs of moto's SQS, seen with py-spy (--gil) under the same load: each
+# message a receive hands out checks its retention period through get_queue_attributes, which
+# computes every attribute of the queue (counting all its messages) twice; and every "now" goes
+# through naive datetimes (utcnow - epoch). The same values, computed directly.
+import time  # noqa: E402
+
+import moto.sqs.models as _sqs_models  # noqa: E402
+
+_unix_time = _sqs_models.unix_time
+_unix_time_millis = _sqs_models.unix_time_millis
+_sqs_models.unix_time = lambda dt=None: time.time() if dt is None else _unix_time(dt)
+_sqs_models.unix_time_millis = (
+    lambda dt=None: time.time() * 1000.0 if dt is None else _unix_time_millis(dt)
+)
+
+
+def _valid_for_retention(self, queue_name, message):
+    retention_seconds = int(self.get_queue(queue_name).message_retention_period)
+    return retention_seconds + message.sent_timestamp / 1000 > time.time()
+
+
+_sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _valid_for_retention
+
+# Keep-alive. werkzeug's server (moto's own) answers every request with "Connection: close"
+# and then waits 10 ms to drain the socket, so each AWS call of every process paid a TCP
+# connect, a new server thread and a teardown: in CPU profiles of a worker under load,
+# connecting alone was ~8 % of its time. waitress keeps connections open (HTTP/1.1) and
+# serves from a pool of threads; a long poll holds one for up to 20 s, hence a large pool
+# (CUBE_EMULATOR_THREADS, default 256; idle threads cost little). Without waitress installed
+# the script falls back to moto's werkzeug server.
+import argparse  # noqa: E402
+import os  # noqa: E402
+
+from moto.moto_server.werkzeug_app import create_backend_app  # noqa: E402
+
+
+def _serve(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    try:
+        from waitress import serve
+    except ImportError:
+        from moto.server import main
+
+        return main(argv)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    serve(
+        DomainDispatcherApplication(create_backend_app),
+        host=args.host,
+        port=args.port,
+        threads=int(os.environ.get("CUBE_EMULATOR_THREADS", "256")),
+        connection_limit=4096,
+        # Idle keep-alive connections close after 5 minutes; clients reconnect (and retry).
+        channel_timeout=300,
+        asyncore_use_poll=True,
+        ident="moto",
+    )
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    _serve(sys.argv[1:])

@@ -79,6 +79,10 @@ const METRICS = (): WorkerMetrics => ({
 
 async function main() {
   delete process.env.CUBE_REQUEST_COUNT_FILE;
+  // Every full agent holds a long poll open; the emulator serves each from its thread pool.
+  if (fullAgents) {
+    process.env.CUBE_EMULATOR_THREADS ??= String(Math.max(...fleetSteps) + 256);
+  }
   await ensureEmulator();
   // The bench's own polling goes through clients made before counting is switched on.
   const uncounted = createAwsClients();
