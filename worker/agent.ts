@@ -61,6 +61,8 @@ export interface WorkerAgentOptions {
   /** Stop timeout for containers without a task record (orphans); tasks bring their own. */
   stopTimeoutSeconds?: number;
   pullTimeoutMs?: number;
+  /** Container starts at once (DockerRuntime's default when unset). */
+  startConcurrency?: number;
   /** Long-poll wait of the queue loop (SQS allows 0..20 s). */
   queueWaitSeconds?: number;
   /** The queue loop's gathering pause after a partial batch (default 250 ms). */
@@ -136,6 +138,9 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
         ? { stopTimeoutSeconds: options.stopTimeoutSeconds }
         : {}),
       ...(options.pullTimeoutMs !== undefined ? { pullTimeoutMs: options.pullTimeoutMs } : {}),
+      ...(options.startConcurrency !== undefined
+        ? { startConcurrency: options.startConcurrency }
+        : {}),
     });
   const controller = new AbortController();
   const { signal } = controller;

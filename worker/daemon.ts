@@ -16,6 +16,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   docker?: Docker;
   heartbeatIntervalMs?: number;
+  /** Container starts at once (`--start-concurrency`). */
+  startConcurrency?: number;
 }
 
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
@@ -52,6 +54,9 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     },
     ...(options.heartbeatIntervalMs !== undefined
       ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
+      : {}),
+    ...(options.startConcurrency !== undefined
+      ? { startConcurrency: options.startConcurrency }
       : {}),
   });
   if (signal.aborted) await agent.stop();

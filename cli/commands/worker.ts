@@ -6,6 +6,17 @@ import { CubeCommand } from '../baseCommand.js';
 import { readConfig } from '../config.js';
 import { parseCpu, parseLabels } from '../taskRequest.js';
 
+/** `--start-concurrency`: a whole number of at least 1. */
+export function parseStartConcurrency(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) {
+    throw new UsageError(
+      `--start-concurrency must be a whole number of at least 1, not '${value}'`,
+    );
+  }
+  return n;
+}
+
 export class WorkerCommand extends CubeCommand {
   static override paths = [['worker']];
   static override usage = Command.Usage({
@@ -35,10 +46,17 @@ export class WorkerCommand extends CubeCommand {
     description: 'Memory to offer, e.g. 4g (default: detected)',
   });
   disk = Option.String('--disk', { description: 'Disk to offer, e.g. 20g (default: detected)' });
+  startConcurrency = Option.String('--start-concurrency', {
+    description: 'Containers started at once (default 4; a backlog waits in the queue)',
+  });
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
   token = Option.String('--token', { description: 'API token (a worker or admin token)' });
 
   protected async run(): Promise<number> {
+    const startConcurrency =
+      this.startConcurrency === undefined
+        ? undefined
+        : parseStartConcurrency(this.startConcurrency);
     const capacity: Partial<Resources> = {};
     if (this.cpu !== undefined) capacity.cpuMillis = coresToMillis(parseCpu(this.cpu));
     if (this.memory !== undefined) capacity.memoryBytes = size('--memory', this.memory);
@@ -69,6 +87,7 @@ export class WorkerCommand extends CubeCommand {
           name,
           labels,
           ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
+          ...(startConcurrency !== undefined ? { startConcurrency } : {}),
           log: (line: string) => this.warn(line),
         },
         controller.signal,

@@ -13,6 +13,7 @@ import {
 } from '../install/systemdUnit.js';
 import { PROJECT_ROOT } from '../local/emulator.js';
 import { parseLabels } from '../taskRequest.js';
+import { parseStartConcurrency } from './worker.js';
 
 const ENABLE = 'systemctl daemon-reload && systemctl enable --now cube-worker';
 
@@ -85,6 +86,9 @@ export class WorkerInstallCommand extends ServiceCommand {
   cpu = Option.String('--cpu', { description: 'CPU cores to offer (default: detected)' });
   memory = Option.String('--memory', { description: 'Memory to offer, e.g. 4g' });
   disk = Option.String('--disk', { description: 'Disk to offer, e.g. 20g' });
+  startConcurrency = Option.String('--start-concurrency', {
+    description: 'Containers started at once (default 4)',
+  });
   region = Option.String('--region', { description: 'AWS region (default: AWS_REGION)' });
   awsProfile = Option.String('--aws-profile', { description: 'AWS credentials profile' });
   awsCredentialsFile = Option.String('--aws-credentials-file', {
@@ -115,6 +119,9 @@ export class WorkerInstallCommand extends ServiceCommand {
     if (this.cpu) workerArgs.push('--cpu', this.cpu);
     if (this.memory) workerArgs.push('--memory', this.memory);
     if (this.disk) workerArgs.push('--disk', this.disk);
+    if (this.startConcurrency) {
+      workerArgs.push('--start-concurrency', String(parseStartConcurrency(this.startConcurrency)));
+    }
     // systemd splits $CUBE_WORKER_ARGS on whitespace and knows no quoting there.
     const spaced = workerArgs.find((arg) => /\s/.test(arg));
     if (spaced) throw new UsageError(`'${spaced}' must not contain whitespace`);

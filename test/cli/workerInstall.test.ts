@@ -44,6 +44,8 @@ const flags = [
   'disk=ssd',
   '--cpu',
   '2',
+  '--start-concurrency',
+  '2',
 ];
 
 describe('cube worker install', () => {
@@ -73,7 +75,10 @@ describe('cube worker install', () => {
     assert.match(env, /^CUBE_API_URL="https:\/\/abc\.execute-api\.eu-west-1\.amazonaws\.com"$/m);
     assert.match(env, /^CUBE_TOKEN="cube_secret-token"$/m);
     assert.match(env, /^CUBE_WORKER_NAME="host-1"$/m);
-    assert.match(env, /^CUBE_WORKER_ARGS="--label zone=a --label disk=ssd --cpu 2"$/m);
+    assert.match(
+      env,
+      /^CUBE_WORKER_ARGS="--label zone=a --label disk=ssd --cpu 2 --start-concurrency 2"$/m,
+    );
     assert.match(env, /^AWS_REGION="eu-west-1"$/m);
     assert.doesNotMatch(env, /^(AWS_PROFILE|AWS_ENDPOINT_URL)=/m);
   });
@@ -134,6 +139,10 @@ describe('cube worker install', () => {
     const noToken = await install(bad, ['--api-url', 'http://x', '--region', 'eu-west-1']);
     assert.equal(noToken.code, 1);
     assert.match(noToken.stderr, /no token configured/);
+
+    const concurrency = await install(bad, [...flags, '--start-concurrency', '0']);
+    assert.equal(concurrency.code, 2);
+    assert.match(concurrency.stderr, /--start-concurrency must be a whole number of at least 1/);
 
     const spaced = await install(bad, [...flags, '--label', 'team=a b']);
     assert.equal(spaced.code, 2);
