@@ -12,7 +12,10 @@
 // tasks), yet they only need looking at when their worker is gone. So a sweep reads them when
 // a DOWN worker still holds tasks (its record counts them), and in full once a minute (for
 // a worker whose record vanished); SCHEDULED and STOPPING tasks, few and short-lived, every time.
+// Sweeps read tasks as briefs (no spec: a backlog of hundreds of SCHEDULED tasks was read whole
+// every 5 s); the few a sweep acts on are read whole, and act only if the record still says so.
 import { applyDueRestart } from '../../aws/restarts.js';
+import type { TaskBrief } from '../../aws/taskStore.js';
 import { ConflictError } from '../../core/errors.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
 import { decideRestart, restartPatch } from '../../core/restartPolicy.js';
@@ -71,7 +74,7 @@ export async function reconcile(
     pendingNudged: 0,
   };
   const workers = await markSilentWorkersDown(deps, now, report, options.mayMarkDown ?? true);
-  const unsettled = await deps.tasks.listByState(['SCHEDULED', 'STOPPING']);
+  const unsettled = await deps.tasks.listBriefByState(['SCHEDULED', 'STOPPING']);
   if (options.mayMarkDown ?? true) {
     await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
   }
@@ -80,24 +83,29 @@ export async function reconcile(
   );
   const full = downWithTasks || now.getTime() - lastFullSweep >= FULL_SWEEP_MS;
   const held = full
-    ? [...unsettled, ...(await deps.tasks.listByState(['STARTING', 'RUNNING']))]
+    ? [...unsettled, ...(await deps.tasks.listBriefByState(['STARTING', 'RUNNING']))]
     : unsettled;
   if (full) lastFullSweep = now.getTime();
   for (const task of held) {
     const worker = task.workerId ? workers.get(task.workerId) : undefined;
     if (!worker || worker.state === 'DOWN') {
-      if (await loseTask(deps, task, worker)) report.tasksLost++;
+      const record = await stillAsBriefed(deps, task);
+      if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
     } else if (
       task.state === 'SCHEDULED' &&
       age(task.scheduledAt, now) >= deps.config.scheduledResendMs
     ) {
-      await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', task);
+      const record = await stillAsBriefed(deps, task);
+      if (!record) continue;
+      await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', record);
       report.runResent++;
     } else if (
       task.state === 'STOPPING' &&
       age(task.updatedAt, now) >= deps.config.scheduledResendMs + stopTimeoutMs(task)
     ) {
-      await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', task);
+      const record = await stillAsBriefed(deps, task);
+      if (!record) continue;
+      await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', record);
       report.stopResent++;
     }
   }
@@ -111,7 +119,7 @@ export async function reconcile(
     if (outcome.kind === 'in-place' || outcome.kind === 'rescheduled') report.restarted++;
   }
 
-  const pending = await deps.tasks.listByState(['PENDING']);
+  const pending = await deps.tasks.listBriefByState(['PENDING']);
   const stillPending = new Set(pending.map((t) => t.id));
   for (const id of lastNudged.keys()) if (!stillPending.has(id)) lastNudged.delete(id);
   for (const task of pending) {
@@ -126,7 +134,17 @@ export async function reconcile(
 }
 
 const age = (iso: string | undefined, now: Date) => now.getTime() - Date.parse(iso ?? '');
-const stopTimeoutMs = (task: TaskRecord) => (task.spec.stopTimeoutSeconds ?? 10) * 1000;
+const stopTimeoutMs = (task: TaskBrief) => (task.spec?.stopTimeoutSeconds ?? 10) * 1000;
+
+/** The whole record, if it is still in the state, attempt and worker the brief showed. */
+async function stillAsBriefed(deps: Deps, brief: TaskBrief): Promise<TaskRecord | undefined> {
+  const record = await deps.tasks.get(brief.id);
+  const same =
+    record?.state === brief.state &&
+    record.attempt === brief.attempt &&
+    record.workerId === brief.workerId;
+  return same ? record : undefined;
+}
 
 /**
  * An idle worker beats once a minute, so its silence alone takes minutes to notice. But a
@@ -135,7 +153,7 @@ const stopTimeoutMs = (task: TaskRecord) => (task.spec.stopTimeoutSeconds ?? 10)
  */
 async function markUnresponsiveWorkersDown(
   deps: Deps,
-  held: TaskRecord[],
+  held: TaskBrief[],
   workers: Map<string, WorkerRecord>,
   now: Date,
   report: ReconcileReport,

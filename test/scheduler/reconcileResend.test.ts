@@ -1,0 +1,101 @@
+// The reconciler re-sends run and stop messages that were lost. It sweeps tasks as briefs
+// (no spec), so what it re-sends must be the whole record, read again, and only while the
+// record still says what the brief did.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import {
+  parseWorkerMessage,
+  RECORD_ATTRIBUTE,
+  recordFromAttribute,
+  type WorkerMessage,
+} from '../../core/messages.js';
+import type { TaskRecord, WorkerRecord } from '../../core/types.js';
+import { reconcile } from '../../functions/reconciler/reconcile.js';
+import type { Deps } from '../../functions/shared/deps.js';
+import { addPendingTask, addWorker, schedulerDeps } from './support.js';
+
+const METRICS = {
+  at: new Date().toISOString(),
+  cpuCores: 4,
+  cpuUsage: 0,
+  load1: 0,
+  memTotalBytes: 8 * 1024 ** 3,
+  memAvailableBytes: 8 * 1024 ** 3,
+  diskTotalBytes: 0,
+  diskFreeBytes: 0,
+  runningTasks: 0,
+};
+
+describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
+  let deps: Deps;
+  let worker: WorkerRecord;
+
+  before(async () => {
+    deps = await schedulerDeps('resend');
+    worker = await addWorker(deps, `resend-${Date.now().toString(36)}`, {
+      cpuMillis: 4000,
+      memoryBytes: 8 * 1024 ** 3,
+      diskBytes: 0,
+    });
+  });
+
+  const schedule = async (): Promise<TaskRecord> => {
+    const scheduled = await deps.tasks.transition(await addPendingTask(deps), {
+      to: 'SCHEDULED',
+      by: 'test',
+      patch: { workerId: worker.id },
+    });
+    // Alive after the placement: a worker silent since then would be marked DOWN instead.
+    await deps.workers.heartbeat(worker.id, METRICS);
+    return scheduled;
+  };
+
+  /** Every message waiting in the worker's queue, with the record it carries. */
+  const drain = async () => {
+    const got: { message: WorkerMessage; record?: TaskRecord }[] = [];
+    for (;;) {
+      const batch = await deps.queues.receive(worker.queueUrl, { waitSeconds: 0 });
+      if (batch.length === 0) return got;
+      for (const m of batch) {
+        const message = parseWorkerMessage(m.Body ?? '');
+        const record = recordFromAttribute(
+          message,
+          m.MessageAttributes?.[RECORD_ATTRIBUTE]?.StringValue,
+        );
+        got.push({ message, ...(record ? { record } : {}) });
+        await deps.queues.delete(worker.queueUrl, m.ReceiptHandle!);
+      }
+    }
+  };
+
+  it('re-sends the run message of a task SCHEDULED too long, with the whole record', async () => {
+    const task = await schedule();
+    const later = new Date(Date.now() + deps.config.scheduledResendMs + 5_000);
+    const report = await reconcile(deps, { now: later });
+    assert.equal(report.runResent, 1);
+    assert.equal(report.workersDown, 0);
+
+    const sent = (await drain()).filter((m) => m.message.taskId === task.id);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]!.message, { kind: 'run', taskId: task.id, attempt: 1 });
+    assert.deepEqual(sent[0]!.record, await deps.tasks.require(task.id));
+    assert.equal(sent[0]!.record?.spec.image, task.spec.image, 'the spec travels too');
+  });
+
+  it('re-sends the stop message of a task STOPPING too long, with the whole record', async () => {
+    let task = await schedule();
+    for (const to of ['STARTING', 'RUNNING', 'STOPPING'] as const) {
+      task = await deps.tasks.transition(task, { to, by: 'test' });
+    }
+    const stopMs = (task.spec.stopTimeoutSeconds ?? 10) * 1000;
+    const later = new Date(Date.now() + deps.config.scheduledResendMs + stopMs + 5_000);
+    await drain();
+    const report = await reconcile(deps, { now: later });
+    assert.equal(report.stopResent, 1);
+
+    const sent = (await drain()).filter((m) => m.message.taskId === task.id);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.message.kind, 'stop');
+    assert.deepEqual(sent[0]!.record, await deps.tasks.require(task.id));
+  });
+});
