@@ -162,6 +162,9 @@ async function main() {
       workers: workerCount,
       running: running.length,
       lost: taskCount - running.length,
+      // Tasks that reached RUNNING only on a later attempt: their worker was taken for lost
+      // (no heartbeat in time) and they were placed again; each cost a second start.
+      rescheduled: running.filter((t) => t.attempt > 1).length,
       endedStates: Object.fromEntries(
         [...new Set(ended.map((t) => t.state))].map((s) => [
           s,
@@ -216,7 +219,8 @@ async function main() {
         `(submitted in ${r.submitSeconds} s): ${r.tasksPerSecond} tasks/s` +
         `\nraw engine create+start, ${rawConcurrency} at a time: ${r.rawEngineStartsPerSecond}/s` +
         ` (Cube: ${startConcurrency || 'default 4'} per worker)` +
-        `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; stopped in ${r.stopSeconds} s, ` +
+        `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; rescheduled ${r.rescheduled}; ` +
+        `stopped in ${r.stopSeconds} s, ` +
         `${r.containersLeftAfterStop} containers left` +
         `\nmachine: ${JSON.stringify(host)}`,
     );
