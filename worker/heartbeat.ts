@@ -139,8 +139,11 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
     lastFailure = line;
   };
   let failures = 0;
+  let lastRoundTripMs = 0;
   while (!options.signal.aborted) {
-    const declared = await beat({ ...options, log });
+    const started = Date.now();
+    const declared = await beat({ ...options, log }, lastRoundTripMs);
+    if (declared !== false) lastRoundTripMs = Date.now() - started;
     const ok = declared !== false;
     if (ok && failures > 0) {
       options.log('heartbeat recovered');
@@ -159,8 +162,22 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
   }
 }
 
-/** One heartbeat; the interval it declared when the control plane took it, else false. */
-export async function beat(options: HeartbeatOptions): Promise<number | false> {
+/**
+ * The longest delivery a beat declares room for. A beat carries the time the worker sent it;
+ * when the control plane takes seconds to store it (an overloaded emulator: 2 cores, load
+ * average 40-60), it arrives already old and the next is sent only after it, so the stored
+ * time can age past the TTL while the worker is alive (bench:throughput: 381 tasks taken for
+ * lost). The worker therefore declares its interval plus its last beat's round trip, and the
+ * control plane allows three of those (core/heartbeat.ts). Capped, so a worker whose beats
+ * crawl is still found lost within a minute or so.
+ */
+const MAX_DECLARED_DELIVERY_MS = 10_000;
+
+/** One heartbeat; the interval it keeps to when the control plane took it, else false. */
+export async function beat(
+  options: HeartbeatOptions,
+  lastRoundTripMs = 0,
+): Promise<number | false> {
   const { workerId, log } = options;
   try {
     const running = await withTimeout(options.countRunningTasks(), SAMPLE_TIMEOUT_MS, 0);
@@ -171,7 +188,8 @@ export async function beat(options: HeartbeatOptions): Promise<number | false> {
       idle === undefined || running > 0 || woken
         ? options.intervalMs
         : Math.max(idle, options.intervalMs);
-    await options.workers.heartbeat(workerId, metrics, new Date(), interval);
+    const delivery = Math.min(Math.max(0, Math.round(lastRoundTripMs)), MAX_DECLARED_DELIVERY_MS);
+    await options.workers.heartbeat(workerId, metrics, new Date(), interval + delivery);
     return interval;
   } catch (error) {
     if (!(error instanceof ConflictError)) {

@@ -1,0 +1,74 @@
+// A heartbeat that takes long to be stored (an overloaded control plane) declares that time
+// with its interval, so the reconciler's allowance (three declared intervals) covers delivery
+// too, and a live worker whose beats land late is not taken for lost.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createAwsClients } from '../../aws/clients.js';
+import { WorkerStore } from '../../aws/workerStore.js';
+import { heartbeatTtlFor } from '../../core/heartbeat.js';
+import type { WorkerMetrics } from '../../core/types.js';
+import { runHeartbeat } from '../../worker/heartbeat.js';
+import { ensureEmulator, provisionTestControlPlane } from '../support/aws.js';
+
+const METRICS: WorkerMetrics = {
+  at: new Date().toISOString(),
+  cpuCores: 2,
+  cpuUsage: 0,
+  load1: 0,
+  memTotalBytes: 1024 ** 3,
+  memAvailableBytes: 1024 ** 3,
+  diskTotalBytes: 0,
+  diskFreeBytes: 0,
+  runningTasks: 1,
+};
+
+test('a beat that took long to store widens the allowance by that time', {
+  timeout: 60_000,
+}, async () => {
+  await ensureEmulator();
+  const config = await provisionTestControlPlane('hbdelivery');
+  const store = new WorkerStore(createAwsClients().ddb, config);
+  const id = `w-hb-${Date.now().toString(36)}`;
+  await store.register({
+    id,
+    name: id,
+    labels: {},
+    capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, diskBytes: 0 },
+    queueUrl: 'unused',
+  });
+  const intervalMs = 500;
+  const deliveryMs = 1_500;
+  const stop = new AbortController();
+  const beats: number[] = [];
+  const running = runHeartbeat({
+    workerId: id,
+    // The real store behind a slow channel: each beat is stored 1.5 s after it was sent.
+    workers: {
+      heartbeat: async (...args: Parameters<WorkerStore['heartbeat']>) => {
+        await delay(deliveryMs);
+        await store.heartbeat(...args);
+        beats.push(Date.now());
+      },
+    },
+    intervalMs,
+    sampler: { sample: async () => METRICS },
+    countRunningTasks: async () => 1,
+    log: () => {},
+    signal: stop.signal,
+  });
+  while (beats.length < 3) await delay(100);
+  stop.abort();
+  await running;
+
+  const declared = (await store.get(id))?.heartbeatIntervalMs ?? 0;
+  assert.ok(
+    declared >= intervalMs + deliveryMs,
+    `declared ${declared} ms: the interval plus the last beat's round trip`,
+  );
+  // Between two stored beats ~2 s pass here (interval + delivery): three declared intervals
+  // cover that; three bare intervals (1.5 s) would not.
+  const gap = beats[2]! - beats[1]!;
+  assert.ok(heartbeatTtlFor(0, declared) > gap, `allowance ${3 * declared} ms vs gap ${gap} ms`);
+  assert.ok(heartbeatTtlFor(0, intervalMs) < gap, 'without it the worker would look silent');
+});
