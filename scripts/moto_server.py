@@ -3,7 +3,8 @@
 # an item without a lock, so two racing reservations can both pass their condition and one
 # ADD is lost (seen: 11 of 10 slots granted). Real DynamoDB (and DynamoDB Local) serialise
 # writes to an item; this wraps every DynamoDB read and write of moto in one lock and then
-# runs moto's own server. SQS long polls are untouched, so they do not block each other.
+# serves moto's app (under waitress, for keep-alive: see the end). SQS long polls are
+# untouched, so they do not block each other.
 import copy
 import sys
 import threading

@@ -24,7 +24,7 @@ import { countRequests, requestCounts } from '../../aws/requestCounter.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
 import { newTask } from '../../core/taskStateMachine.js';
-import type { TaskRecord, WorkerMetrics } from '../../core/types.js';
+import type { TaskRecord } from '../../core/types.js';
 import { lambdaContext } from '../../functions/local/lambdaContext.js';
 import { runSqsEventSource, type SqsHandler } from '../../functions/local/sqsEventSource.js';
 import { reconcile } from '../../functions/reconciler/reconcile.js';
@@ -33,7 +33,7 @@ import { getDeps } from '../../functions/shared/deps.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { runHeartbeat } from '../../worker/heartbeat.js';
 import { SimulatedRuntime } from '../../worker/simulatedRuntime.js';
-import { task as taskSpec } from '../core/schedulerFixtures.js';
+import { metrics, task as taskSpec } from '../core/schedulerFixtures.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { eventually } from '../support/cli.js';
 import { add, type Counts, total } from './requestCounts.js';
@@ -64,18 +64,6 @@ const since = (before: Counts, prefix: string): Counts =>
   Object.fromEntries(
     Object.entries(add(countsNow(), before, -1)).filter(([k, n]) => k.startsWith(prefix) && n > 0),
   );
-
-const METRICS = (): WorkerMetrics => ({
-  at: new Date().toISOString(),
-  cpuCores: 4,
-  cpuUsage: 0.1,
-  load1: 0.2,
-  memTotalBytes: 8 * 1024 ** 3,
-  memAvailableBytes: 7 * 1024 ** 3,
-  diskTotalBytes: 100 * 1024 ** 3,
-  diskFreeBytes: 90 * 1024 ** 3,
-  runningTasks: 0,
-});
 
 async function main() {
   delete process.env.CUBE_REQUEST_COUNT_FILE;
@@ -161,7 +149,7 @@ async function main() {
               queueUrl,
               config: { ...base, schedulingQueueUrl },
               runtime,
-              sampler: { sample: async () => METRICS() },
+              sampler: { sample: async () => metrics() },
               clients: fleetClients,
             }),
           );
@@ -173,7 +161,7 @@ async function main() {
           workers: fleetWorkers,
           intervalMs: base.heartbeatIntervalMs,
           idleIntervalMs: base.heartbeatIdleIntervalMs,
-          sampler: { sample: async () => METRICS() },
+          sampler: { sample: async () => metrics() },
           countRunningTasks: () => runtime.countRunning(),
           log: () => {},
           signal: stop.signal,

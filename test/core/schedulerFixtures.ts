@@ -1,5 +1,5 @@
 // Workers and task specs for the scheduler's unit tests.
-import type { TaskSpec, WorkerRecord } from '../../core/types.js';
+import type { TaskSpec, WorkerMetrics, WorkerRecord } from '../../core/types.js';
 
 export const GiB = 1024 ** 3;
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
@@ -17,6 +17,22 @@ export function worker(id: string, over: Partial<WorkerRecord> = {}): WorkerReco
     queueUrl: `q-${id}`,
     registeredAt: NOW.toISOString(),
     heartbeatAt: new Date(NOW.getTime() - 1000).toISOString(),
+    ...over,
+  };
+}
+
+/** A heartbeat's host figures: a 4-core, 8 GiB host, lightly loaded. */
+export function metrics(over: Partial<WorkerMetrics> = {}): WorkerMetrics {
+  return {
+    at: new Date().toISOString(),
+    cpuCores: 4,
+    cpuUsage: 0.1,
+    load1: 0.2,
+    memTotalBytes: 8 * GiB,
+    memAvailableBytes: 7 * GiB,
+    diskTotalBytes: 100 * GiB,
+    diskFreeBytes: 90 * GiB,
+    runningTasks: 0,
     ...over,
   };
 }

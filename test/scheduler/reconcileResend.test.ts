@@ -12,19 +12,8 @@ import {
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import { reconcile } from '../../functions/reconciler/reconcile.js';
 import type { Deps } from '../../functions/shared/deps.js';
+import { metrics } from '../core/schedulerFixtures.js';
 import { addPendingTask, addWorker, schedulerDeps } from './support.js';
-
-const METRICS = {
-  at: new Date().toISOString(),
-  cpuCores: 4,
-  cpuUsage: 0,
-  load1: 0,
-  memTotalBytes: 8 * 1024 ** 3,
-  memAvailableBytes: 8 * 1024 ** 3,
-  diskTotalBytes: 0,
-  diskFreeBytes: 0,
-  runningTasks: 0,
-};
 
 describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
   let deps: Deps;
@@ -46,7 +35,7 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
       patch: { workerId: worker.id },
     });
     // Alive after the placement: a worker silent since then would be marked DOWN instead.
-    await deps.workers.heartbeat(worker.id, METRICS);
+    await deps.workers.heartbeat(worker.id, metrics());
     return scheduled;
   };
 

@@ -7,21 +7,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createAwsClients } from '../../aws/clients.js';
 import { WorkerStore } from '../../aws/workerStore.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
-import type { WorkerMetrics } from '../../core/types.js';
 import { runHeartbeat } from '../../worker/heartbeat.js';
+import { metrics } from '../core/schedulerFixtures.js';
 import { ensureEmulator, provisionTestControlPlane } from '../support/aws.js';
-
-const METRICS: WorkerMetrics = {
-  at: new Date().toISOString(),
-  cpuCores: 2,
-  cpuUsage: 0,
-  load1: 0,
-  memTotalBytes: 1024 ** 3,
-  memAvailableBytes: 1024 ** 3,
-  diskTotalBytes: 0,
-  diskFreeBytes: 0,
-  runningTasks: 1,
-};
 
 test('a beat that took long to store widens the allowance by that time', {
   timeout: 60_000,
@@ -52,7 +40,7 @@ test('a beat that took long to store widens the allowance by that time', {
       },
     },
     intervalMs,
-    sampler: { sample: async () => METRICS },
+    sampler: { sample: async () => metrics({ runningTasks: 1 }) },
     countRunningTasks: async () => 1,
     log: () => {},
     signal: stop.signal,
