@@ -16,12 +16,7 @@ import {
 import { transitionTask } from '../../core/taskStateMachine.js';
 import type { TaskEvent, TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import {
-  applyReservation,
-  keepSnapshot,
-  replaceWorker,
-  workerSnapshot,
-} from '../shared/workerSnapshot.js';
+import { applyReservation, replaceWorker, workerSnapshot } from '../shared/workerSnapshot.js';
 
 const roundRobinCursor: RoundRobinCursor = {};
 
@@ -63,19 +58,21 @@ async function tryPlace(
     patch: { workerId: decision.worker.id, placement: decision.explanation },
     now,
   });
+  // Reserved in this process's view before the write, so parallel submits decide on figures
+  // that include this one and spread instead of all choosing the same worker.
+  applyReservation(snapshot, transition.after);
   try {
     await deps.tasks.create(task, created, transition);
   } catch (error) {
+    // The view keeps the reservation until it is read again (at most a few seconds), except
+    // for a lost race, where the worker is re-read now.
     if (!(error instanceof CapacityExhaustedError)) throw error;
     // The room went (another placement, a cordon, a worker gone): the scheduler decides
     // with fresh figures, and the next submit sees that worker as it is now.
     const fresh = await deps.workers.get(error.workerId);
     snapshot.workers = replaceWorker(snapshot.workers, error.workerId, fresh);
-    keepSnapshot(snapshot);
     return;
   }
-  applyReservation(snapshot, transition.after);
-  keepSnapshot(snapshot);
   const { id } = transition.after;
   // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).
   await deps.queues

@@ -7,7 +7,7 @@ import { MalformedMessageError, parseScheduleMessage } from '../../core/messages
 import type { RoundRobinCursor } from '../../core/scheduler/index.js';
 import { getDeps } from '../shared/deps.js';
 import type { WorkerSnapshot } from '../shared/workerSnapshot.js';
-import { keepSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
+import { workerSnapshot } from '../shared/workerSnapshot.js';
 import { placePendingTask } from './placePendingTask.js';
 import { schedulerPlugins } from './plugins.js';
 
@@ -34,7 +34,6 @@ async function scheduleBatch(event: SQSEvent) {
       );
     }
   }
-  keepSnapshot(snapshot);
   return results;
 }
 

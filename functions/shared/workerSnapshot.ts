@@ -1,15 +1,22 @@
-// The workers a scheduler batch places against. Reading them is a full Scan of the workers
+// The workers a placement decides against. Reading them is a full Scan of the workers
 // table: at 2,000 workers that is ~1.3 MB, several pages and hundreds of read units per batch,
-// and it dominated the batch's time (bench:scale). So a warm scheduler keeps the last
-// snapshot for a few seconds, with its own reservations applied. Staleness is safe: every
+// and it dominated the batch's time (bench:scale). So a warm process keeps one view of the
+// fleet for a few seconds, with its own reservations applied. Staleness is safe: every
 // reservation is a conditional write (a lost race re-reads that one worker), and a task that
-// fits nowhere in a cached snapshot is tried again against a fresh Scan before it is left
+// fits nowhere in a cached view is tried again against a fresh Scan before it is left
 // PENDING (room freed by stopped tasks, new workers).
+//
+// There is ONE view per process, shared by every placement in it (parallel submits and
+// scheduler batches; `cube up` runs both). A snapshot reads and writes that view, so each
+// placement sees every reservation made before it in this process, including those whose
+// write is still in flight. With a copy per request, parallel submits decided on the same
+// figures and all chose the same worker (bench:throughput: 8 to 129 tasks on ten identical
+// workers), and writing a copy back lost the reservations made meanwhile.
 import { hostPortsOf, type TaskGroups } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from './deps.js';
 
-/** Workers read once per batch; reservations made in the batch are applied to it locally. */
+/** The workers to place against, with the reservations made so far applied. */
 export interface WorkerSnapshot {
   workers: WorkerRecord[];
   /** Where task groups are, counted on first need in the batch (spread policies only). */
@@ -26,28 +33,55 @@ export function snapshotMaxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
     : 5_000;
 }
 
-let cached: { table: string; workers: WorkerRecord[]; at: number } | undefined;
+interface View {
+  table: string;
+  workers: WorkerRecord[];
+  at: number;
+}
+let view: View | undefined;
+let scanning: { table: string; done: Promise<View> } | undefined;
+
+/** Scans the workers table into a new view; parallel callers share one scan. */
+function scan(deps: Deps): Promise<View> {
+  const table = deps.config.workersTable;
+  if (scanning?.table === table) return scanning.done;
+  const done = deps.workers
+    .list()
+    .then((workers) => {
+      view = { table, workers, at: Date.now() };
+      return view;
+    })
+    .finally(() => {
+      if (scanning?.done === done) scanning = undefined;
+    });
+  scanning = { table, done };
+  return done;
+}
+
+/** A snapshot that is the view: reading sees its latest workers, assigning updates it. */
+function snapshotOf(shared: View, deps: Deps): WorkerSnapshot {
+  return {
+    get workers() {
+      return shared.workers;
+    },
+    set workers(workers: WorkerRecord[]) {
+      shared.workers = workers;
+    },
+    refresh: async () => {
+      shared.workers = (await scan(deps)).workers;
+      return shared.workers;
+    },
+  };
+}
 
 export async function workerSnapshot(deps: Deps, now = Date.now()): Promise<WorkerSnapshot> {
   const maxAge = snapshotMaxAgeMs();
-  const scan = async () => {
-    const workers = await deps.workers.list();
-    cached = { table: deps.config.workersTable, workers, at: Date.now() };
-    return workers;
-  };
-  const fresh = cached?.table === deps.config.workersTable && now - cached.at < maxAge;
-  if (maxAge > 0 && cached && fresh) {
-    return { workers: cached.workers, refresh: scan };
-  }
-  return { workers: await scan() };
+  if (maxAge === 0) return { workers: await deps.workers.list() };
+  const fresh = view?.table === deps.config.workersTable && now - view.at < maxAge;
+  return snapshotOf(fresh && view ? view : await scan(deps), deps);
 }
 
-/** Keeps the batch's view (its reservations, the workers it re-read) for the next batch. */
-export function keepSnapshot(snapshot: WorkerSnapshot): void {
-  if (cached) cached.workers = snapshot.workers;
-}
-
-/** Applies a reservation just written to the snapshot, so later placements see it. */
+/** Applies a reservation (made or about to be) to the snapshot, so later placements see it. */
 export function applyReservation(snapshot: WorkerSnapshot, task: TaskRecord): void {
   const worker = snapshot.workers.find((w) => w.id === task.workerId);
   if (!worker) return;

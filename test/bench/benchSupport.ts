@@ -20,6 +20,10 @@ export function benchArgs(argv = process.argv.slice(2)) {
       const i = argv.indexOf(name);
       return i >= 0 ? Number(argv[i + 1]) : fallback;
     },
+    text: (name: string): string | undefined => {
+      const i = argv.indexOf(name);
+      return i >= 0 ? argv[i + 1] : undefined;
+    },
     /** Progress lines go to stderr, and not at all with --json. */
     progress: (line: string) => {
       if (!json) process.stderr.write(`${line}\n`);

@@ -1,5 +1,5 @@
 // npm run bench:throughput [-- --tasks N] [--workers W] [--raw-concurrency C] [--submitters S]
-//   [--start-concurrency K] [--json]
+//   [--start-concurrency K] [--logs FILE] [--json]
 // N tasks through the API onto W separate `cube worker` processes (real containers: busybox
 // sleep, no network, 16 MiB), tasks per second to RUNNING; and in the same run the engine's
 // raw parallel rate for the same N containers (create+start over the Engine API, C at a time,
@@ -8,8 +8,11 @@
 // `--start-concurrency K` is passed to every worker (default: the worker's own, 4). The W
 // workers share one engine here, so it sees up to 4 W parallel starts; K = C / W gives it as
 // many as the raw run, which measured slower, not faster (docs/BENCHMARKS.md).
+// `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
+// was taken for lost).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TaskRecord } from '../../core/types.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
@@ -27,7 +30,8 @@ import {
 } from './benchSupport.js';
 import { round } from './stats.js';
 
-const { json, option, progress } = benchArgs();
+const { json, option, progress, text } = benchArgs();
+const logsFile = text('--logs');
 const taskCount = option('--tasks', 1000);
 const workerCount = option('--workers', 10);
 const rawConcurrency = option('--raw-concurrency', workerCount);
@@ -208,6 +212,7 @@ async function main() {
       result.containersLeftAfterStop = leftover;
     }
     await cluster.stop();
+    if (logsFile) writeFileSync(logsFile, cluster.logs());
     await removeContainersOfWorkers(workerIds);
     await stopEmulator();
   }

@@ -106,3 +106,23 @@ test('a worker cordoned after the view was cached is not placed on', {
   assert.equal(third.state, 'PENDING');
   assert.equal((await deps.tasks.require(third.id)).workerId, undefined);
 });
+
+test('parallel submits spread over identical workers', { timeout: 120_000 }, async () => {
+  deps = await schedulerDeps('place-spread'); // its own tables: ten empty, equal workers
+  const capacity = { cpuMillis: 64_000, memoryBytes: 64 * 1024 * MiB, diskBytes: 0 };
+  const workers = [];
+  for (let i = 0; i < 10; i++) workers.push(await addWorker(deps, `w${i}`, capacity));
+  // 40 at once, the first of them finding no view yet: one scan, one view for all.
+  const placed = await Promise.all(Array.from({ length: 40 }, (_, i) => submit(`p${i}`)));
+  assert.ok(
+    placed.every((t) => t.state === 'SCHEDULED'),
+    'all fit',
+  );
+  const perWorker = workers.map((w) => placed.filter((t) => t.workerId === w.id).length);
+  // E-PVM on reservations prefers the least reserved of equal workers: 4 each, as when
+  // submitted one by one. Deciding on a copy per request put them all on one worker.
+  assert.deepEqual(perWorker, Array(10).fill(4), `tasks per worker: ${perWorker.join(', ')}`);
+  for (const w of workers) {
+    assert.equal((await deps.workers.require(w.id)).allocated.tasks, 4, `${w.name} reservations`);
+  }
+});
