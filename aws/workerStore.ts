@@ -36,6 +36,7 @@ interface WorkerItem {
   heartbeatAt: string;
   /** The interval the worker declared with its last heartbeat (adaptive: idle workers beat less). */
   heartbeatIntervalMs?: number;
+  queueCaughtUpAt?: string;
   metrics?: WorkerMetrics;
   version?: string;
 }
@@ -63,6 +64,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     registeredAt: item.registeredAt,
     heartbeatAt: item.heartbeatAt,
     ...(item.heartbeatIntervalMs ? { heartbeatIntervalMs: item.heartbeatIntervalMs } : {}),
+    ...(item.queueCaughtUpAt ? { queueCaughtUpAt: item.queueCaughtUpAt } : {}),
     ...(item.metrics ? { metrics: item.metrics } : {}),
     ...(item.version ? { version: item.version } : {}),
   };
@@ -230,16 +232,20 @@ export class WorkerStore {
     metrics: WorkerMetrics,
     now = new Date(),
     intervalMs?: number,
+    queueCaughtUpAt?: Date,
   ): Promise<void> {
+    const set = ['heartbeatAt = :at', '#metrics = :metrics'];
+    const remove: string[] = [];
+    if (intervalMs === undefined) remove.push('heartbeatIntervalMs');
+    else set.push('heartbeatIntervalMs = :interval');
+    if (queueCaughtUpAt === undefined) remove.push('queueCaughtUpAt');
+    else set.push('queueCaughtUpAt = :caughtUp');
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.config.workersTable,
           Key: { id },
-          UpdateExpression:
-            intervalMs === undefined
-              ? 'SET heartbeatAt = :at, #metrics = :metrics REMOVE heartbeatIntervalMs'
-              : 'SET heartbeatAt = :at, #metrics = :metrics, heartbeatIntervalMs = :interval',
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression: 'attribute_exists(id) AND #state = :ready',
           ExpressionAttributeNames: { '#state': 'state', '#metrics': 'metrics' },
           ExpressionAttributeValues: {
@@ -247,6 +253,9 @@ export class WorkerStore {
             ':metrics': metrics,
             ':ready': 'READY',
             ...(intervalMs === undefined ? {} : { ':interval': intervalMs }),
+            ...(queueCaughtUpAt === undefined
+              ? {}
+              : { ':caughtUp': queueCaughtUpAt.toISOString() }),
           },
         }),
       );

@@ -204,6 +204,11 @@ export interface WorkerRecord {
   heartbeatAt: string;
   /** Declared with each heartbeat: an idle worker beats rarely, a busy one often. */
   heartbeatIntervalMs?: number;
+  /**
+   * Declared with each heartbeat: when the worker last found its queue empty (the start of a
+   * receive that brought fewer messages than asked). Messages sent before it have reached it.
+   */
+  queueCaughtUpAt?: string;
   metrics?: WorkerMetrics;
   version?: string;
 }

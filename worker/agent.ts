@@ -233,12 +233,16 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     waker.wake();
     return handleRun(context, message);
   };
+  let queueCaughtUpAt: Date | undefined;
   const queueLoop = runQueueLoop({
     queues,
     queueUrl: options.queueUrl,
     signal,
     handle,
     log,
+    onCaughtUp: (at) => {
+      queueCaughtUpAt = at;
+    },
     ...(options.queueWaitSeconds !== undefined ? { waitSeconds: options.queueWaitSeconds } : {}),
     ...(options.receiveWindowMs !== undefined ? { receiveWindowMs: options.receiveWindowMs } : {}),
     ...(config.deadLetterQueueUrl
@@ -268,6 +272,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       const known = confirmedOf(context);
       return known ? Promise.resolve(known.size) : runtime.countRunning();
     },
+    queueCaughtUpAt: () => queueCaughtUpAt,
     log,
     signal,
     // Back in touch (after an outage, or registered again after being marked DOWN): the

@@ -122,6 +122,8 @@ export interface HeartbeatOptions {
   waker?: HeartbeatWaker;
   sampler: Pick<HostMetricsSampler, 'sample'>;
   countRunningTasks: () => Promise<number>;
+  /** When the worker last found its queue empty (core/runResend.ts), if it has yet. */
+  queueCaughtUpAt?: () => Date | undefined;
   /** Registers the worker again after the control plane refused a heartbeat. */
   reregister?: () => Promise<void>;
   /** Called when a beat gets through after failures (the control plane is back). */
@@ -189,7 +191,13 @@ export async function beat(
         ? options.intervalMs
         : Math.max(idle, options.intervalMs);
     const delivery = Math.min(Math.max(0, Math.round(lastRoundTripMs)), MAX_DECLARED_DELIVERY_MS);
-    await options.workers.heartbeat(workerId, metrics, new Date(), interval + delivery);
+    await options.workers.heartbeat(
+      workerId,
+      metrics,
+      new Date(),
+      interval + delivery,
+      options.queueCaughtUpAt?.(),
+    );
     return interval;
   } catch (error) {
     if (!(error instanceof ConflictError)) {

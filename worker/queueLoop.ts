@@ -35,6 +35,11 @@ export interface QueueLoopOptions {
   deleteDelayMs?: number;
   /** Pause after a partial batch before receiving again (default 250 ms; 0 = none). */
   receiveWindowMs?: number;
+  /**
+   * Called with the start of each receive that brought fewer messages than asked: the queue
+   * was empty then, so every message sent before that moment has reached this worker.
+   */
+  onCaughtUp?: (receiveStartedAt: Date) => void;
 }
 
 export const DEFAULT_RECEIVE_WINDOW_MS = 250;
@@ -89,6 +94,7 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     let messages: Message[];
     const max = Math.min(10, maxInFlight - inFlight.size);
+    const receiveStartedAt = new Date();
     try {
       messages = await queues.receive(queueUrl, {
         max,
@@ -113,6 +119,7 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
         .finally(() => inFlight.delete(work));
       inFlight.add(work);
     }
+    if (messages.length < max) options.onCaughtUp?.(receiveStartedAt);
     // Empty: the long poll found nothing, poll again. Full: more are likely waiting.
     if (messages.length > 0 && messages.length < max && windowMs > 0) {
       await sleep(windowMs, signal);

@@ -4,8 +4,9 @@
 //   since a task was placed on it (a live one wakes and beats at once); tasks held by a DOWN
 //   or vanished worker become LOST and are rescheduled by their policy;
 // - planned restarts that are overdue (their worker died before doing them) are carried out;
-// - SCHEDULED tasks no worker picked up get their run message again, STOPPING ones their stop
-//   message (workers no longer list the tasks table on every local pass);
+// - SCHEDULED tasks no worker picked up get their run message again (if it may have been lost:
+//   core/runResend.ts), STOPPING ones their stop message (workers no longer list the tasks
+//   table on every local pass);
 // - PENDING tasks get a fresh schedule nudge (a lost nudge, or room that has freed up).
 // Reading every STARTING and RUNNING task costs O(running tasks) on each sweep (bench:
 // throughput, 1,000 tasks: a 1 MB Query every 5 s; in AWS ~1,250 read units a sweep at 10,000
@@ -19,6 +20,7 @@ import type { TaskBrief } from '../../aws/taskStore.js';
 import { ConflictError } from '../../core/errors.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
 import { decideRestart, restartPatch } from '../../core/restartPolicy.js';
+import { runMessageOverdue } from '../../core/runResend.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
 
@@ -93,7 +95,7 @@ export async function reconcile(
       if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
     } else if (
       task.state === 'SCHEDULED' &&
-      age(task.scheduledAt, now) >= deps.config.scheduledResendMs
+      runMessageOverdue(task.scheduledAt, worker, now, deps.config.scheduledResendMs)
     ) {
       const record = await stillAsBriefed(deps, task);
       if (!record) continue;

@@ -71,6 +71,24 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
     assert.equal(sent[0]!.record?.spec.image, task.spec.image, 'the spec travels too');
   });
 
+  it('sends no copy while the worker has a backlog, and one once it found its queue empty', async () => {
+    const task = await schedule();
+    await drain();
+    const placedAt = Date.parse(task.scheduledAt!);
+    const later = new Date(placedAt + deps.config.scheduledResendMs + 5_000);
+    const copies = async () => (await drain()).filter((m) => m.message.taskId === task.id);
+    // Its queue was last empty before the placement: the message is waiting in it.
+    const beat = (caughtUp: number) =>
+      deps.workers.heartbeat(worker.id, metrics(), new Date(), 3_000, new Date(caughtUp));
+    await beat(placedAt - 1_000);
+    await reconcile(deps, { now: later });
+    assert.equal((await copies()).length, 0, 'a copy queued behind the original');
+    // Found empty well after the placement and the task is still SCHEDULED: it was lost.
+    await beat(placedAt + deps.config.scheduledResendMs);
+    await reconcile(deps, { now: later });
+    assert.equal((await copies()).length, 1);
+  });
+
   it('re-sends the stop message of a task STOPPING too long, with the whole record', async () => {
     let task = await schedule();
     for (const to of ['STARTING', 'RUNNING', 'STOPPING'] as const) {

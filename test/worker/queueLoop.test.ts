@@ -116,6 +116,46 @@ describe('worker: queue loop', { timeout: 90_000 }, () => {
     assert.deepEqual(handled.slice(1).sort(), ['b', 'c', 'd']);
   });
 
+  it('says when it found its queue empty, and not while a backlog is left', {
+    timeout: 30_000,
+  }, async () => {
+    const queueUrl = await h.queues.ensureWorkerQueue(`${h.workerId}-caught-up`);
+    for (const taskId of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      await h.queues.sendToWorker(queueUrl, { kind: 'run', taskId, attempt: 1 });
+    }
+    const sentBy = Date.now();
+    const received: string[] = [];
+    const caughtUp: { at: Date; received: number }[] = [];
+    const abort = new AbortController();
+    const loop = runQueueLoop({
+      queues: h.queues,
+      queueUrl,
+      signal: abort.signal,
+      handle: async (message) => {
+        received.push(message.taskId);
+        return 'handled';
+      },
+      log: () => {},
+      waitSeconds: 1,
+      receiveWindowMs: 0,
+      // Four to a receive: the first brings a full batch of the six, which proves nothing.
+      maxInFlight: 4,
+      onCaughtUp: (at) => caughtUp.push({ at, received: received.length }),
+    });
+    try {
+      await waitFor(
+        async () => caughtUp.length,
+        (n) => n >= 1,
+        'the queue found empty',
+      );
+    } finally {
+      abort.abort();
+      await loop;
+    }
+    assert.equal(caughtUp[0]!.received, 6, 'not caught up before every message came');
+    assert.ok(caughtUp[0]!.at.getTime() >= sentBy, 'the time is that of a receive after the sends');
+  });
+
   it('stops polling promptly when stopped', { timeout: 30_000 }, async () => {
     const started = Date.now();
     await h.agent.stop();
