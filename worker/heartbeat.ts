@@ -141,12 +141,18 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
     lastFailure = line;
   };
   let failures = 0;
-  let lastRoundTripMs = 0;
+  const roundTrips = new RecentMax(ROUND_TRIPS_REMEMBERED);
   while (!options.signal.aborted) {
     const started = Date.now();
-    const declared = await beat({ ...options, log }, lastRoundTripMs);
-    if (declared !== false) lastRoundTripMs = Date.now() - started;
+    const declared = await beat({ ...options, log }, roundTrips.max());
     const ok = declared !== false;
+    if (ok) {
+      const took = Date.now() - started;
+      roundTrips.add(took);
+      if (took >= SLOW_BEAT_MS) {
+        options.log(`heartbeat took ${(took / 1000).toFixed(1)} s (the control plane is slow)`);
+      }
+    }
     if (ok && failures > 0) {
       options.log('heartbeat recovered');
       lastFailure = undefined;
@@ -169,16 +175,34 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
  * when the control plane takes seconds to store it (an overloaded emulator: 2 cores, load
  * average 40-60), it arrives already old and the next is sent only after it, so the stored
  * time can age past the TTL while the worker is alive (bench:throughput: 381 tasks taken for
- * lost). The worker therefore declares its interval plus its last beat's round trip, and the
- * control plane allows three of those (core/heartbeat.ts). Capped, so a worker whose beats
- * crawl is still found lost within a minute or so.
+ * lost). The worker therefore declares its interval plus the longest round trip of its recent
+ * beats (one slow beat among fast ones is what ages the stored time), and the control plane
+ * allows three of those (core/heartbeat.ts). Capped, so a worker whose beats crawl is still
+ * found lost within a minute or so.
  */
 const MAX_DECLARED_DELIVERY_MS = 10_000;
+/** Beats whose round trips count for the allowance: about half a minute of a busy worker. */
+const ROUND_TRIPS_REMEMBERED = 10;
+/** A beat this slow is worth a line in the worker's log. */
+const SLOW_BEAT_MS = 2_000;
+
+/** The largest of the last `size` values added. */
+class RecentMax {
+  private readonly values: number[] = [];
+  constructor(private readonly size: number) {}
+  add(value: number): void {
+    this.values.push(value);
+    if (this.values.length > this.size) this.values.shift();
+  }
+  max(): number {
+    return this.values.length > 0 ? Math.max(...this.values) : 0;
+  }
+}
 
 /** One heartbeat; the interval it keeps to when the control plane took it, else false. */
 export async function beat(
   options: HeartbeatOptions,
-  lastRoundTripMs = 0,
+  recentRoundTripMs = 0,
 ): Promise<number | false> {
   const { workerId, log } = options;
   try {
@@ -190,7 +214,7 @@ export async function beat(
       idle === undefined || running > 0 || woken
         ? options.intervalMs
         : Math.max(idle, options.intervalMs);
-    const delivery = Math.min(Math.max(0, Math.round(lastRoundTripMs)), MAX_DECLARED_DELIVERY_MS);
+    const delivery = Math.min(Math.max(0, Math.round(recentRoundTripMs)), MAX_DECLARED_DELIVERY_MS);
     await options.workers.heartbeat(
       workerId,
       metrics,

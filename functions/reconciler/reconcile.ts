@@ -39,6 +39,14 @@ const lastNudged = new Map<string, number>();
 /** A worker carries out its own restarts after their backoff; step in only when it did not. */
 const RESTART_GRACE_MS = 5_000;
 const BY = 'reconciler';
+/**
+ * A sweep whose own read of the workers took longer than this marks no worker DOWN: the store
+ * is overloaded, and the workers' heartbeat writes are most likely as late as that read
+ * (bench:throughput on an emulator at load average 40-50: live workers taken for lost). Their
+ * silence then says nothing about them; the next sweep with a healthy store decides. A
+ * DynamoDB read of even 2,000 workers takes well under this.
+ */
+const SLOW_STORE_MS = 2_000;
 /** Every STARTING and RUNNING task is read at least this often. */
 const FULL_SWEEP_MS = 60_000;
 /** When this process last read them all (module state: survives warm invocations). */
@@ -75,9 +83,17 @@ export async function reconcile(
     stopResent: 0,
     pendingNudged: 0,
   };
-  const workers = await markSilentWorkersDown(deps, now, report, options.mayMarkDown ?? true);
+  const reading = Date.now();
+  const listed = await deps.workers.list();
+  const readMs = Date.now() - reading;
+  let mayMarkDown = options.mayMarkDown ?? true;
+  if (mayMarkDown && readMs > SLOW_STORE_MS) {
+    mayMarkDown = false;
+    console.log(`reconciler: reading the workers took ${readMs} ms; marking none DOWN this sweep`);
+  }
+  const workers = await markSilentWorkersDown(deps, listed, now, report, mayMarkDown);
   const unsettled = await deps.tasks.listBriefByState(['SCHEDULED', 'STOPPING']);
-  if (options.mayMarkDown ?? true) {
+  if (mayMarkDown) {
     await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
   }
   const downWithTasks = [...workers.values()].some(
@@ -177,19 +193,20 @@ async function markUnresponsiveWorkersDown(
 
 async function markSilentWorkersDown(
   deps: Deps,
+  listed: WorkerRecord[],
   now: Date,
   report: ReconcileReport,
   mayMarkDown: boolean,
 ): Promise<Map<string, WorkerRecord>> {
   const workers = new Map<string, WorkerRecord>();
-  for (const worker of await deps.workers.list()) {
+  for (const worker of listed) {
     const ttl = heartbeatTtlFor(deps.config.heartbeatTtlMs, worker.heartbeatIntervalMs);
-    const silent = age(worker.heartbeatAt, now) > ttl;
-    if (mayMarkDown && worker.state === 'READY' && silent) {
+    const silentMs = age(worker.heartbeatAt, now);
+    if (mayMarkDown && worker.state === 'READY' && silentMs > ttl) {
       if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
         report.workersDown++;
         console.log(
-          `reconciler: worker ${worker.name} (${worker.id}) is DOWN: no heartbeat since ${worker.heartbeatAt}`,
+          `reconciler: worker ${worker.name} (${worker.id}) is DOWN: no heartbeat since ${worker.heartbeatAt} (${(silentMs / 1000).toFixed(1)} s; allowed ${(ttl / 1000).toFixed(1)} s)`,
         );
         workers.set(worker.id, { ...worker, state: 'DOWN' });
         continue;

@@ -60,3 +60,47 @@ test('a beat that took long to store widens the allowance by that time', {
   assert.ok(heartbeatTtlFor(0, declared) > gap, `allowance ${3 * declared} ms vs gap ${gap} ms`);
   assert.ok(heartbeatTtlFor(0, intervalMs) < gap, 'without it the worker would look silent');
 });
+
+test('one slow beat among fast ones keeps the allowance wide for the beats after it', {
+  timeout: 60_000,
+}, async () => {
+  await ensureEmulator();
+  const config = await provisionTestControlPlane('hbspike');
+  const store = new WorkerStore(createAwsClients().ddb, config);
+  const id = `w-hbs-${Date.now().toString(36)}`;
+  await store.register({
+    id,
+    name: id,
+    labels: {},
+    capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, diskBytes: 0 },
+    queueUrl: 'unused',
+  });
+  const intervalMs = 200;
+  const stop = new AbortController();
+  const declared: number[] = [];
+  let beat = 0;
+  const running = runHeartbeat({
+    workerId: id,
+    // The second beat takes 1.5 s to store, the others go straight through.
+    workers: {
+      heartbeat: async (...args: Parameters<WorkerStore['heartbeat']>) => {
+        if (++beat === 2) await delay(1_500);
+        await store.heartbeat(...args);
+        declared.push(args[3] ?? 0);
+      },
+    },
+    intervalMs,
+    sampler: { sample: async () => metrics({ runningTasks: 1 }) },
+    countRunningTasks: async () => 1,
+    log: () => {},
+    signal: stop.signal,
+  });
+  while (declared.length < 6) await delay(50);
+  stop.abort();
+  await running;
+  // Every beat after the slow one declares room for a delivery that slow, not just the one
+  // right after it: a spike is what ages the stored time.
+  for (const d of declared.slice(2, 6)) {
+    assert.ok(d >= intervalMs + 1_500, `declared ${declared.join(', ')} ms`);
+  }
+});
