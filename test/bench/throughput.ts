@@ -49,11 +49,31 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   );
 }
 
+/** No container started for this long: the engine has stopped answering. */
+const ENGINE_STALL_MS = 120_000;
+
 /** The engine's own rate: create+start of n containers, `concurrency` at a time. */
 async function rawRate(n: number, concurrency: number, label: string) {
   const [key, value] = label.split('=') as [string, string];
   const start = performance.now();
-  await pool([...Array(n).keys()], concurrency, async () => {
+  let lastStarted = Date.now();
+  let started = 0;
+  // Docker 20.10 can deadlock under many cycling containers (moby/moby#46661, seen here):
+  // say so instead of waiting forever.
+  let watchdog: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    watchdog = setInterval(() => {
+      if (Date.now() - lastStarted < ENGINE_STALL_MS) return;
+      const why =
+        `the engine started no container for ${ENGINE_STALL_MS / 1000} s (${started}/${n} ` +
+        'started); if `docker info` hangs too, dockerd is deadlocked: restart it ' +
+        '(docs/BENCHMARKS.md, Throughput)';
+      // Said at once: the cleanup that follows may hang on the same engine.
+      process.stderr.write(`bench:throughput: ${why}\n`);
+      reject(new Error(why));
+    }, 5_000);
+  });
+  const starts = pool([...Array(n).keys()], concurrency, async () => {
     const container = await docker.createContainer({
       Image: TEST_IMAGE,
       Cmd: ['sleep', '3600'],
@@ -61,7 +81,14 @@ async function rawRate(n: number, concurrency: number, label: string) {
       HostConfig: SLEEPER_HOST_CONFIG,
     });
     await container.start();
+    started++;
+    lastStarted = Date.now();
   });
+  try {
+    await Promise.race([starts, stalled]);
+  } finally {
+    clearInterval(watchdog);
+  }
   return n / ((performance.now() - start) / 1000);
 }
 
