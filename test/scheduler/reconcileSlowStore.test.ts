@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerStore } from '../../aws/workerStore.js';
 import { reconcile } from '../../functions/reconciler/reconcile.js';
-import type { Deps } from '../../functions/shared/deps.js';
 import { addWorker, schedulerDeps } from './support.js';
 
 test('a slow store read suspends marking workers DOWN for that sweep', {
