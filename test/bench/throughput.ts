@@ -110,6 +110,11 @@ async function main() {
   try {
     raw = await rawRate(taskCount, rawConcurrency, rawLabel);
     progress(`raw engine: ${raw.toFixed(2)} containers/s`);
+  } catch (error) {
+    // Said before the cleanup below, which an engine that stopped answering keeps waiting
+    // (seen: once dockerd deadlocked, a run waited silently there, its starts ended in error).
+    process.stderr.write(`bench:throughput: the raw run failed: ${(error as Error).message}\n`);
+    throw error;
   } finally {
     progress(`removed ${await removeLabelled(rawLabel)} raw containers`);
   }
