@@ -11,13 +11,11 @@ import { runHeartbeat } from '../../worker/heartbeat.js';
 import { metrics } from '../core/schedulerFixtures.js';
 import { ensureEmulator, provisionTestControlPlane } from '../support/aws.js';
 
-test('a beat that took long to store widens the allowance by that time', {
-  timeout: 60_000,
-}, async () => {
+/** A worker registered in its own control plane's tables on the emulator. */
+async function registeredWorker(label: string): Promise<{ store: WorkerStore; id: string }> {
   await ensureEmulator();
-  const config = await provisionTestControlPlane('hbdelivery');
-  const store = new WorkerStore(createAwsClients().ddb, config);
-  const id = `w-hb-${Date.now().toString(36)}`;
+  const store = new WorkerStore(createAwsClients().ddb, await provisionTestControlPlane(label));
+  const id = `w-${label}-${Date.now().toString(36)}`;
   await store.register({
     id,
     name: id,
@@ -25,6 +23,13 @@ test('a beat that took long to store widens the allowance by that time', {
     capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, diskBytes: 0 },
     queueUrl: 'unused',
   });
+  return { store, id };
+}
+
+test('a beat that took long to store widens the allowance by that time', {
+  timeout: 60_000,
+}, async () => {
+  const { store, id } = await registeredWorker('hbdelivery');
   const intervalMs = 500;
   const deliveryMs = 1_500;
   const stop = new AbortController();
@@ -64,17 +69,7 @@ test('a beat that took long to store widens the allowance by that time', {
 test('one slow beat among fast ones keeps the allowance wide for the beats after it', {
   timeout: 60_000,
 }, async () => {
-  await ensureEmulator();
-  const config = await provisionTestControlPlane('hbspike');
-  const store = new WorkerStore(createAwsClients().ddb, config);
-  const id = `w-hbs-${Date.now().toString(36)}`;
-  await store.register({
-    id,
-    name: id,
-    labels: {},
-    capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, diskBytes: 0 },
-    queueUrl: 'unused',
-  });
+  const { store, id } = await registeredWorker('hbspike');
   const intervalMs = 200;
   const stop = new AbortController();
   const declared: number[] = [];
