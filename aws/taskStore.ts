@@ -165,12 +165,20 @@ export class TaskStore {
     return this.queryByState<TaskRecord>(states);
   }
 
-  /** Tasks in these states, only the fields of a TaskBrief. */
-  async listBriefByState(states: readonly TaskState[]): Promise<TaskBrief[]> {
-    return this.queryByState<TaskBrief>(states, true);
+  /**
+   * Tasks in these states, only the fields of a TaskBrief; with `createdUpTo`, only those
+   * created then or before (the index's sort key: the rest are not read at all).
+   */
+  async listBriefByState(states: readonly TaskState[], createdUpTo?: Date): Promise<TaskBrief[]> {
+    return this.queryByState<TaskBrief>(states, true, createdUpTo);
   }
 
-  private async queryByState<T>(states: readonly TaskState[], brief = false): Promise<T[]> {
+  private async queryByState<T>(
+    states: readonly TaskState[],
+    brief = false,
+    createdUpTo?: Date,
+  ): Promise<T[]> {
+    const upTo = createdUpTo?.toISOString();
     const all: T[] = [];
     for (const state of states) {
       let start: Record<string, unknown> | undefined;
@@ -179,13 +187,16 @@ export class TaskStore {
           new QueryCommand({
             TableName: this.config.tasksTable,
             IndexName: TASKS_BY_STATE_INDEX,
-            KeyConditionExpression: '#state = :state',
+            KeyConditionExpression: upTo
+              ? '#state = :state AND #createdAt <= :upTo'
+              : '#state = :state',
             ExpressionAttributeNames: {
               '#state': 'state',
+              ...(upTo ? { '#createdAt': 'createdAt' } : {}),
               ...(brief ? BRIEF_PROJECTION.names : {}),
             },
             ...(brief ? { ProjectionExpression: BRIEF_PROJECTION.ProjectionExpression } : {}),
-            ExpressionAttributeValues: { ':state': state },
+            ExpressionAttributeValues: { ':state': state, ...(upTo ? { ':upTo': upTo } : {}) },
             ExclusiveStartKey: start,
           }),
         );

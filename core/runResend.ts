@@ -9,10 +9,13 @@
 // lost. Workers that do not say (older versions) get the message again after the delay alone.
 import type { WorkerRecord } from './types.js';
 
+type ResendView = Pick<WorkerRecord, 'queueCaughtUpAt'>;
+export type SweepView = Pick<WorkerRecord, 'state' | 'heartbeatAt' | 'queueCaughtUpAt' | 'allocated'>;
+
 /** True when the task's run message should be sent again now. */
 export function runMessageOverdue(
   scheduledAt: string | undefined,
-  worker: Pick<WorkerRecord, 'queueCaughtUpAt'>,
+  worker: ResendView,
   now: Date,
   resendMs: number,
 ): boolean {
@@ -23,4 +26,52 @@ export function runMessageOverdue(
   // half the resend delay is left for the send, so a copy is not made of a message that was
   // merely slow to go out (that copy would be harmless, only wasted).
   return Date.parse(worker.queueCaughtUpAt) >= placed + resendMs / 2;
+}
+
+/**
+ * A live worker beats at once when a run message reaches it: a task placed on it longer than
+ * the resend delay ago, with no heartbeat since the placement, means the worker is gone.
+ */
+export function placementUnanswered(
+  scheduledAt: string | undefined,
+  worker: Pick<WorkerRecord, 'heartbeatAt'>,
+  now: Date,
+  resendMs: number,
+): boolean {
+  const placed = Date.parse(scheduledAt ?? '');
+  if (!(now.getTime() - placed >= resendMs)) return false;
+  return Date.parse(worker.heartbeatAt) < placed;
+}
+
+/**
+ * The latest creation time of a SCHEDULED task that one of these workers' state can make
+ * need the reconciler this sweep (a copy of its run message, or its worker taken for gone);
+ * undefined when any task may (a DOWN worker holds some). A task is created before it is
+ * placed, so the tasks created later need nothing, and the store's (state, createdAt) index
+ * skips them: in a burst every worker is behind its queue and this falls before the burst,
+ * where reading every SCHEDULED task each sweep read hundreds. A task on a worker whose
+ * record has vanished is left to the reconciler's periodic full read.
+ */
+export function scheduledWorthReading(
+  workers: Iterable<SweepView>,
+  now: Date,
+  resendMs: number,
+): Date | undefined {
+  const latestOverdue = now.getTime() - resendMs;
+  let cutoff = Number.NEGATIVE_INFINITY;
+  for (const worker of workers) {
+    if (worker.state === 'DOWN') {
+      if (worker.allocated.tasks > 0) return undefined;
+      continue;
+    }
+    let bound = latestOverdue;
+    // Beaten since the latest overdue placement: none of its tasks can be unanswered, and a
+    // copy is owed only to tasks placed well before its queue was last empty.
+    const caughtUp = Date.parse(worker.queueCaughtUpAt ?? '');
+    if (Number.isFinite(caughtUp) && Date.parse(worker.heartbeatAt) >= latestOverdue) {
+      bound = Math.min(bound, caughtUp - resendMs / 2);
+    }
+    cutoff = Math.max(cutoff, bound);
+  }
+  return new Date(Number.isFinite(cutoff) ? cutoff : 0);
 }

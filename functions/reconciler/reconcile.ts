@@ -12,7 +12,9 @@
 // throughput, 1,000 tasks: a 1 MB Query every 5 s; in AWS ~1,250 read units a sweep at 10,000
 // tasks), yet they only need looking at when their worker is gone. So a sweep reads them when
 // a DOWN worker still holds tasks (its record counts them), and in full once a minute (for
-// a worker whose record vanished); SCHEDULED and STOPPING tasks, few and short-lived, every time.
+// a worker whose record vanished); STOPPING tasks, few and short-lived, every time; SCHEDULED
+// ones every time too, but only those old enough that their workers' state can make them need
+// anything (core/runResend.ts `scheduledWorthReading`: in a burst, none of the backlog).
 // Sweeps read tasks as briefs (no spec: a backlog of hundreds of SCHEDULED tasks was read whole
 // every 5 s); the few a sweep acts on are read whole, and act only if the record still says so.
 import { applyDueRestart } from '../../aws/restarts.js';
@@ -20,7 +22,11 @@ import type { TaskBrief } from '../../aws/taskStore.js';
 import { ConflictError } from '../../core/errors.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
 import { decideRestart, restartPatch } from '../../core/restartPolicy.js';
-import { runMessageOverdue } from '../../core/runResend.js';
+import {
+  placementUnanswered,
+  runMessageOverdue,
+  scheduledWorthReading,
+} from '../../core/runResend.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
 
@@ -92,14 +98,19 @@ export async function reconcile(
     console.log(`reconciler: reading the workers took ${readMs} ms; marking none DOWN this sweep`);
   }
   const workers = await markSilentWorkersDown(deps, listed, now, report, mayMarkDown);
-  const unsettled = await deps.tasks.listBriefByState(['SCHEDULED', 'STOPPING']);
-  if (mayMarkDown) {
-    await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
-  }
   const downWithTasks = [...workers.values()].some(
     (w) => w.state === 'DOWN' && w.allocated.tasks > 0,
   );
   const full = downWithTasks || now.getTime() - lastFullSweep >= FULL_SWEEP_MS;
+  const resendMs = deps.config.scheduledResendMs;
+  const scheduledUpTo = full ? undefined : scheduledWorthReading(workers.values(), now, resendMs);
+  const unsettled = [
+    ...(await deps.tasks.listBriefByState(['SCHEDULED'], scheduledUpTo)),
+    ...(await deps.tasks.listBriefByState(['STOPPING'])),
+  ];
+  if (mayMarkDown) {
+    await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
+  }
   const held = full
     ? [...unsettled, ...(await deps.tasks.listBriefByState(['STARTING', 'RUNNING']))]
     : unsettled;
@@ -111,7 +122,7 @@ export async function reconcile(
       if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
     } else if (
       task.state === 'SCHEDULED' &&
-      runMessageOverdue(task.scheduledAt, worker, now, deps.config.scheduledResendMs)
+      runMessageOverdue(task.scheduledAt, worker, now, resendMs)
     ) {
       const record = await stillAsBriefed(deps, task);
       if (!record) continue;
@@ -165,9 +176,8 @@ async function stillAsBriefed(deps: Deps, brief: TaskBrief): Promise<TaskRecord 
 }
 
 /**
- * An idle worker beats once a minute, so its silence alone takes minutes to notice. But a
- * live one beats at once when a run message reaches it: a task SCHEDULED on it for longer
- * than the resend delay, with no heartbeat since the placement, means it is gone.
+ * An idle worker beats once a minute, so its silence alone takes minutes to notice; a task
+ * placed on it and never answered by a beat tells sooner (core/runResend.ts).
  */
 async function markUnresponsiveWorkersDown(
   deps: Deps,
@@ -178,9 +188,10 @@ async function markUnresponsiveWorkersDown(
 ): Promise<void> {
   for (const task of held) {
     const worker = task.workerId ? workers.get(task.workerId) : undefined;
-    if (task.state !== 'SCHEDULED' || worker?.state !== 'READY' || !task.scheduledAt) continue;
-    if (age(task.scheduledAt, now) < deps.config.scheduledResendMs) continue;
-    if (Date.parse(worker.heartbeatAt) >= Date.parse(task.scheduledAt)) continue;
+    if (task.state !== 'SCHEDULED' || worker?.state !== 'READY') continue;
+    if (!placementUnanswered(task.scheduledAt, worker, now, deps.config.scheduledResendMs)) {
+      continue;
+    }
     if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
       report.workersDown++;
       console.log(

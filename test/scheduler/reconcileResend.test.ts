@@ -22,8 +22,9 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
   before(async () => {
     deps = await schedulerDeps('resend');
     worker = await addWorker(deps, `resend-${Date.now().toString(36)}`, {
-      cpuMillis: 4000,
-      memoryBytes: 8 * 1024 ** 3,
+      // Room for a backlog of small tasks.
+      cpuMillis: 64_000,
+      memoryBytes: 64 * 1024 ** 3,
       diskBytes: 0,
     });
   });
@@ -87,6 +88,51 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
     await beat(placedAt + deps.config.scheduledResendMs);
     await reconcile(deps, { now: later });
     assert.equal((await copies()).length, 1);
+  });
+
+  it('reads none of a backlog its worker is still working through, and all of it once caught up', async () => {
+    const backlog = new Set<string>();
+    for (let i = 0; i < 25; i++) backlog.add((await schedule()).id);
+    await drain();
+    const ids = [...backlog];
+    const placedAt = Math.max(
+      ...(await Promise.all(ids.map((id) => deps.tasks.require(id)))).map((t) =>
+        Date.parse(t.scheduledAt!),
+      ),
+    );
+    const later = new Date(placedAt + deps.config.scheduledResendMs + 5_000);
+    // The briefs of these tasks that the sweep's reads of the real store brought back.
+    let seen = 0;
+    const tasks = new Proxy(deps.tasks, {
+      get(store, key, receiver) {
+        if (key !== 'listBriefByState') return Reflect.get(store, key, receiver);
+        return async (...args: Parameters<typeof store.listBriefByState>) => {
+          const briefs = await store.listBriefByState(...args);
+          seen += briefs.filter((b) => backlog.has(b.id)).length;
+          return briefs;
+        };
+      },
+    });
+    const sweep = async () => {
+      seen = 0;
+      await reconcile({ ...deps, tasks }, { now: later });
+      return seen;
+    };
+    // Beating all along: its last beat just before the sweep.
+    const beat = (caughtUp: number) =>
+      deps.workers.heartbeat(
+        worker.id,
+        metrics(),
+        new Date(later.getTime() - 1_000),
+        3_000,
+        new Date(caughtUp),
+      );
+    await beat(placedAt - 60_000);
+    await sweep(); // the periodic full read, if due, happens here
+    assert.equal(await sweep(), 0, 'a worker behind its queue: its backlog is not read');
+    await beat(placedAt + deps.config.scheduledResendMs);
+    assert.equal(await sweep(), backlog.size, 'caught up: every task left SCHEDULED is read');
+    assert.equal((await drain()).filter((m) => backlog.has(m.message.taskId)).length, 25);
   });
 
   it('re-sends the stop message of a task STOPPING too long, with the whole record', async () => {
