@@ -6,11 +6,11 @@
 // beats every `intervalMs` (3 s), and at once when work arrives (`HeartbeatWaker`), so losing
 // it is noticed within seconds. An idle worker costs 1 write a minute instead of 20.
 import { loadavg } from 'node:os';
-import { currentLoad } from 'systeminformation/lib/cpu.js';
 import { mem } from 'systeminformation/lib/memory.js';
 import type { WorkerStore } from '../aws/workerStore.js';
 import { ConflictError } from '../core/errors.js';
 import type { WorkerMetrics } from '../core/types.js';
+import { CpuUsage } from './cpuUsage.js';
 import { type FilesystemSize, filesystemOf } from './hostCapacity.js';
 import { backoffDelay, sleep, withTimeout } from './timing.js';
 
@@ -24,6 +24,7 @@ const SAMPLE_TIMEOUT_MS = 1500;
 export const HOST_SAMPLE_MAX_AGE_MS = 10_000;
 
 export class HostMetricsSampler {
+  private readonly cpuUsage = new CpuUsage();
   private cpu = { cores: 0, usage: 0 };
   private memory = { total: 0, available: 0 };
   private disk: FilesystemSize | undefined;
@@ -43,8 +44,8 @@ export class HostMetricsSampler {
   }
 
   private async sampleHost(): Promise<void> {
-    const [load, memory, disk] = await Promise.all([
-      withTimeout(currentLoad(), SAMPLE_TIMEOUT_MS, undefined),
+    this.cpu = this.cpuUsage.sample();
+    const [memory, disk] = await Promise.all([
       withTimeout(mem(), SAMPLE_TIMEOUT_MS, undefined),
       withTimeout(
         filesystemOf(this.diskPath).catch(() => undefined),
@@ -52,12 +53,6 @@ export class HostMetricsSampler {
         undefined,
       ),
     ]);
-    if (load) {
-      this.cpu = {
-        cores: load.cpus.length || this.cpu.cores,
-        usage: clamp01(load.currentLoad / 100),
-      };
-    }
     if (memory) this.memory = { total: memory.total, available: memory.available };
     if (disk) this.disk = disk;
   }
@@ -76,8 +71,6 @@ export class HostMetricsSampler {
     };
   }
 }
-
-const clamp01 = (value: number) => (Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0);
 
 /**
  * Lets the agent cut a heartbeat's sleep short (a run message arrived on an idle worker). Only

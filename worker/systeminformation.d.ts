@@ -3,7 +3,6 @@
 // that samples cpu and memory). The signatures are the package's own.
 declare module 'systeminformation/lib/cpu.js' {
   export const cpu: typeof import('systeminformation').cpu;
-  export const currentLoad: typeof import('systeminformation').currentLoad;
 }
 declare module 'systeminformation/lib/memory.js' {
   export const mem: typeof import('systeminformation').mem;

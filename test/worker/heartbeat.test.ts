@@ -2,8 +2,10 @@
 // arriving on a busy one does not (it beats every few seconds anyway). And its host figures:
 // read from the host at most once per HOST_SAMPLE_MAX_AGE_MS, the task count on every beat.
 import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { CpuUsage } from '../../worker/cpuUsage.js';
 import { HeartbeatWaker, HostMetricsSampler } from '../../worker/heartbeat.js';
 
 const STILL_ASLEEP = 'still asleep';
@@ -53,4 +55,15 @@ test('host figures are reused within their age, the running count never is', asy
   assert.equal(later.at, '2026-11-22T00:00:03.000Z');
   const host = ({ at: _at, runningTasks: _n, load1: _l, ...figures }: typeof first) => figures;
   assert.deepEqual(host(later), host(first), 'the same host sample, 3 s later');
+});
+
+test("the host's CPU share is measured between two samples", () => {
+  const usage = new CpuUsage();
+  // Busy for 300 ms: at least one core's worth of ticks between the two samples.
+  const until = performance.now() + 300;
+  while (performance.now() < until) Math.sqrt(Math.random());
+  const busy = usage.sample();
+  assert.equal(busy.cores, cpus().length);
+  assert.ok(busy.usage <= 1, `usage ${busy.usage}`);
+  assert.ok(busy.usage >= 0.5 / busy.cores, `a busy core shows (usage ${busy.usage})`);
 });
