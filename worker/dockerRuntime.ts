@@ -141,7 +141,7 @@ export interface DockerRuntimeOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_START_CONCURRENCY = 4;
+export const DEFAULT_START_CONCURRENCY = 4;
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly stopTimeoutSeconds: number;

@@ -5,11 +5,10 @@
 // raw parallel rate for the same N containers (create+start over the Engine API, C at a time,
 // no CLI process per container), with the ratio. Every task must reach RUNNING (none lost);
 // all are stopped and every container removed at the end. Prints figures; asserts nothing.
-// Like for like: the W workers share one engine here (on a real fleet each has its own), so
-// each gets K = C / W start slots (`--start-concurrency`, default that) and the engine sees
-// the same C parallel starts from Cube as from the raw run. The worker's own default of 4
-// slots is for an engine of its own; ten of them sharing this one feed it 40 at once. To
-// measure at that depth, pass `--raw-concurrency 40 --start-concurrency 4`.
+// Like for like: the engine sees as many parallel starts from Cube as from the raw run. The
+// workers run as shipped (`--start-concurrency`, default the worker's own, 4 slots each), and
+// the raw run starts `--raw-concurrency` containers at once, default workers x slots. Here the
+// W workers share one engine (on a real fleet each has its own), so that is 40 at once.
 // `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
 // was taken for lost).
 import { execFileSync } from 'node:child_process';
@@ -17,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TaskRecord } from '../../core/types.js';
+import { DEFAULT_START_CONCURRENCY } from '../../worker/dockerRuntime.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { startTestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
@@ -36,12 +36,9 @@ const { json, option, progress, text } = benchArgs();
 const logsFile = text('--logs');
 const taskCount = option('--tasks', 1000);
 const workerCount = option('--workers', 10);
-const rawConcurrency = option('--raw-concurrency', workerCount);
 const SUBMITTERS = option('--submitters', 16);
-const startConcurrency = option(
-  '--start-concurrency',
-  Math.max(1, Math.round(rawConcurrency / workerCount)),
-);
+const startConcurrency = option('--start-concurrency', DEFAULT_START_CONCURRENCY);
+const rawConcurrency = option('--raw-concurrency', workerCount * startConcurrency);
 const deadlineMs = option('--timeout-s', 900) * 1000;
 
 /** Runs `fn` over `items`, `limit` at a time. */
