@@ -10,7 +10,10 @@
 import type { WorkerRecord } from './types.js';
 
 type ResendView = Pick<WorkerRecord, 'queueCaughtUpAt'>;
-export type SweepView = Pick<WorkerRecord, 'state' | 'heartbeatAt' | 'queueCaughtUpAt' | 'allocated'>;
+export type SweepView = Pick<
+  WorkerRecord,
+  'state' | 'heartbeatAt' | 'queueCaughtUpAt' | 'allocated'
+>;
 
 /** True when the task's run message should be sent again now. */
 export function runMessageOverdue(
