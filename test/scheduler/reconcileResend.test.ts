@@ -1,6 +1,7 @@
 // The reconciler re-sends run and stop messages that were lost. It sweeps tasks as briefs
 // (no spec), so what it re-sends must be the whole record, read again, and only while the
-// record still says what the brief did.
+// record still says what the brief did. And it reads only the SCHEDULED tasks that may need
+// it: none of a backlog its worker is still working through.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import {
