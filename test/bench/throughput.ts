@@ -9,6 +9,10 @@
 // workers run as shipped (`--start-concurrency`, default the worker's own, 4 slots each), and
 // the raw run starts `--raw-concurrency` containers at once, default workers x slots. Here the
 // W workers share one engine (on a real fleet each has its own), so that is 40 at once.
+// `--cpus split` (the default on 2+ CPUs) lays the machine out as Cube is deployed
+// (cpuSplit.ts): the engine and the worker daemons on half the CPUs, the emulator, `cube up`
+// and the bench (the user's client) on the other half; the raw run gets the same engine CPUs.
+// `--cpus shared` lets everything share every CPU, the control plane taking the engine's.
 // `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
 // was taken for lost).
 import { execFileSync } from 'node:child_process';
@@ -30,6 +34,7 @@ import {
   sleep,
   waitForNodes,
 } from './benchSupport.js';
+import { allCpus, pinEngine, setAffinity, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
 import { round } from './stats.js';
 
 const { json, option, progress, text } = benchArgs();
@@ -40,6 +45,12 @@ const SUBMITTERS = option('--submitters', 16);
 const startConcurrency = option('--start-concurrency', DEFAULT_START_CONCURRENCY);
 const rawConcurrency = option('--raw-concurrency', workerCount * startConcurrency);
 const deadlineMs = option('--timeout-s', 900) * 1000;
+const cpusMode = text('--cpus') ?? 'split';
+if (cpusMode !== 'split' && cpusMode !== 'shared') {
+  console.error(`bench:throughput: --cpus takes split or shared, not ${cpusMode}`);
+  process.exit(2);
+}
+const split = cpusMode === 'split' ? splitCpus() : undefined;
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
@@ -94,8 +105,23 @@ async function rawRate(n: number, concurrency: number, label: string) {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** Split mode: the bench on the cloud CPUs, the engine on the host's, until the bench exits. */
+function layOutCpus() {
+  if (!split) return;
+  setAffinity(process.pid, split.cloud);
+  const moved = pinEngine(split.host);
+  progress(
+    `CPUs: engine (${moved} processes) and workers on ${split.host}; control plane on ${split.cloud}`,
+  );
+  // Whatever way the bench ends, the engine gets every CPU back.
+  process.once('exit', () => pinEngine(allCpus()));
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+}
+
 async function main() {
   const host = await machine();
+  layOutCpus();
   // `cube worker` runs the bundle when it is fresh (bin/cube.js): measure that, the daemon
   // as installed, not the TypeScript sources compiled on the fly.
   progress('building the worker bundle ...');
@@ -121,6 +147,9 @@ async function main() {
     progress(`removed ${await removeLabelled(rawLabel)} raw containers`);
   }
 
+  if (split && process.env.AWS_ENDPOINT_URL) {
+    progress('note: the emulator at AWS_ENDPOINT_URL was not started here and is not pinned');
+  }
   await ensureEmulator();
   const cluster = await startTestCluster('tput', ['--workers', '0'], { defaults: true });
   const api = apiClient(cluster);
@@ -130,14 +159,18 @@ async function main() {
   try {
     for (let i = 0; i < workerCount; i++) {
       // Room for all the tasks whatever the host reports: the engine is the limit here.
-      cluster.startWorker(`${cluster.prefix}-w${i}`, [
+      const args = [
         '--cpu',
         '64',
         '--memory',
         '64g',
         '--start-concurrency',
         String(startConcurrency),
-      ]);
+      ];
+      const start = () => cluster.startWorker(`${cluster.prefix}-w${i}`, args);
+      // A worker daemon runs on the host, beside the engine.
+      if (split) spawnedOn(split.host, split.cloud, start, WORKER_NICE);
+      else start();
     }
     workerIds.push(...(await waitForNodes(api, workerCount)).map((n) => n.id));
 
@@ -219,6 +252,8 @@ async function main() {
       // How many container starts Cube's workers may have in the engine at once.
       cubeParallelStarts: startConcurrency * workerCount,
       ratio: round(rate / raw, 2),
+      // Which CPUs the engine (and the workers) and the control plane had.
+      cpus: split ?? 'shared',
       tasksPerWorker: {
         min: Math.min(...perWorker.values()),
         max: Math.max(...perWorker.values()),
@@ -261,6 +296,7 @@ async function main() {
         `(submitted in ${r.submitSeconds} s): ${r.tasksPerSecond} tasks/s` +
         `\nraw engine create+start, ${rawConcurrency} at a time: ${r.rawEngineStartsPerSecond}/s` +
         ` (Cube: ${startConcurrency} per worker x ${workerCount} = ${r.cubeParallelStarts} at a time)` +
+        `\nCPUs: ${split ? `engine and workers ${split.host}, control plane and bench ${split.cloud}` : 'shared by all'}` +
         `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; rescheduled ${r.rescheduled}; ` +
         `stopped in ${r.stopSeconds} s, ` +
         `${r.containersLeftAfterStop} containers left` +
