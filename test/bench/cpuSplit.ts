@@ -6,7 +6,7 @@
 // itself as the user's client. The raw run gets the same host CPUs, so the ratio says what
 // Cube leaves of the engine's own rate on a host, not what a co-located control plane takes.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, getPriority, setPriority } from 'node:os';
 
 export interface CpuSplit {
@@ -31,6 +31,8 @@ export const allCpus = (count = machineCpus()) => `0-${count - 1}`;
 
 /** Sets the CPU affinity of every thread of a process (children inherit it). */
 export function setAffinity(pid: number, list: string): void {
+  // taskset -a succeeds silently for a pid that does not exist (no threads to move).
+  if (!existsSync(`/proc/${pid}`)) throw new Error(`process ${pid} does not exist`);
   try {
     execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
   } catch (error) {
