@@ -86,7 +86,7 @@ export async function rawDockerRun(label: string): Promise<{ ms: number; id: str
 }
 
 /** Removes the raw containers a benchmark made (by its own label), in parallel batches. */
-export async function removeLabelled(label: string): Promise<number> {
+export async function removeLabelled(label: string, onRemoved?: () => void): Promise<number> {
   const found = await docker.listContainers({ all: true, filters: { label: [label] } });
   for (let i = 0; i < found.length; i += 16) {
     await Promise.all(
@@ -94,7 +94,7 @@ export async function removeLabelled(label: string): Promise<number> {
         docker
           .getContainer(c.Id)
           .remove({ force: true })
-          .catch(() => {}),
+          .then(onRemoved, () => {}),
       ),
     );
   }

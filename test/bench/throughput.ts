@@ -62,30 +62,45 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   );
 }
 
-/** No container started for this long: the engine has stopped answering. */
+/** No container started (or removed) for this long: the engine has stopped answering. */
 const ENGINE_STALL_MS = 120_000;
 
-/** The engine's own rate: create+start of n containers, `concurrency` at a time. */
-async function rawRate(n: number, concurrency: number, label: string) {
-  const [key, value] = label.split('=') as [string, string];
-  const start = performance.now();
-  let lastStarted = Date.now();
-  let started = 0;
-  // Docker 20.10 can deadlock under many cycling containers (moby/moby#46661, seen here):
-  // say so instead of waiting forever.
-  let watchdog: NodeJS.Timeout | undefined;
+/**
+ * Rejects once `count()` has not moved for ENGINE_STALL_MS. Docker 20.10 can deadlock under
+ * many cycling containers (moby/moby#46661; seen here while starting and while removing the
+ * raw containers): say so instead of waiting forever.
+ */
+function engineWatch(what: 'started' | 'removed', count: () => number, total: number) {
+  let last = count();
+  let movedAt = Date.now();
+  let timer: NodeJS.Timeout | undefined;
   const stalled = new Promise<never>((_, reject) => {
-    watchdog = setInterval(() => {
-      if (Date.now() - lastStarted < ENGINE_STALL_MS) return;
+    timer = setInterval(() => {
+      if (count() !== last) {
+        last = count();
+        movedAt = Date.now();
+        return;
+      }
+      if (Date.now() - movedAt < ENGINE_STALL_MS) return;
+      clearInterval(timer);
       const why =
-        `the engine started no container for ${ENGINE_STALL_MS / 1000} s (${started}/${n} ` +
-        'started); if `docker info` hangs too, dockerd is deadlocked: restart it ' +
+        `the engine ${what} no container for ${ENGINE_STALL_MS / 1000} s (${last}/${total} ` +
+        `${what}); if \`docker info\` hangs too, dockerd is deadlocked: restart it ` +
         '(docs/BENCHMARKS.md, Throughput)';
       // Said at once: the cleanup that follows may hang on the same engine.
       process.stderr.write(`bench:throughput: ${why}\n`);
       reject(new Error(why));
     }, 5_000);
   });
+  return { stalled, stop: () => clearInterval(timer) };
+}
+
+/** The engine's own rate: create+start of n containers, `concurrency` at a time. */
+async function rawRate(n: number, concurrency: number, label: string) {
+  const [key, value] = label.split('=') as [string, string];
+  const start = performance.now();
+  let started = 0;
+  const watch = engineWatch('started', () => started, n);
   const starts = pool([...Array(n).keys()], concurrency, async () => {
     const container = await docker.createContainer({
       Image: TEST_IMAGE,
@@ -95,12 +110,11 @@ async function rawRate(n: number, concurrency: number, label: string) {
     });
     await container.start();
     started++;
-    lastStarted = Date.now();
   });
   try {
-    await Promise.race([starts, stalled]);
+    await Promise.race([starts, watch.stalled]);
   } finally {
-    clearInterval(watchdog);
+    watch.stop();
   }
   return n / ((performance.now() - start) / 1000);
 }
@@ -144,7 +158,14 @@ async function main() {
     process.stderr.write(`bench:throughput: the raw run failed: ${(error as Error).message}\n`);
     throw error;
   } finally {
-    progress(`removed ${await removeLabelled(rawLabel)} raw containers`);
+    let removed = 0;
+    const watch = engineWatch('removed', () => removed, taskCount);
+    try {
+      const removal = removeLabelled(rawLabel, () => removed++);
+      progress(`removed ${await Promise.race([removal, watch.stalled])} raw containers`);
+    } finally {
+      watch.stop();
+    }
   }
 
   if (split && process.env.AWS_ENDPOINT_URL) {
