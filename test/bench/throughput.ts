@@ -128,7 +128,13 @@ function layOutCpus() {
     `CPUs: engine (${moved} processes) and workers on ${split.host}; control plane on ${split.cloud}`,
   );
   // Whatever way the bench ends, the engine gets every CPU back.
-  process.once('exit', () => pinEngine(allCpus()));
+  process.once('exit', () => {
+    try {
+      pinEngine(allCpus());
+    } catch (error) {
+      process.stderr.write(`bench:throughput: the engine keeps CPUs ${split.host}: ${error}\n`);
+    }
+  });
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
 }
