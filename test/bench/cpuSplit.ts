@@ -64,8 +64,8 @@ export function engineProcesses(): { pid: number; comm: string }[] {
 }
 
 /**
- * Puts the engine on the CPUs listed; returns how many processes were moved. dockerd and containerd
- * first: they start the rest. A shim that exits meanwhile is skipped.
+ * Puts the engine on the CPUs listed; returns how many processes were moved. dockerd and
+ * containerd first: they start the rest. A shim that exits meanwhile is skipped.
  */
 export function pinEngine(list: string): number {
   const engine = engineProcesses();
