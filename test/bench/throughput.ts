@@ -1,5 +1,5 @@
 // npm run bench:throughput [-- --tasks N] [--workers W] [--raw-concurrency C] [--submitters S]
-//   [--start-concurrency K] [--logs FILE] [--json]
+//   [--start-concurrency K] [--cpus split|shared] [--raw bracket|before] [--logs FILE] [--json]
 // N tasks through the API onto W separate `cube worker` processes (real containers: busybox
 // sleep, no network, 16 MiB), tasks per second to RUNNING; and in the same run the engine's
 // raw parallel rate for the same N containers (create+start over the Engine API, C at a time,
@@ -13,6 +13,10 @@
 // (cpuSplit.ts): the engine and the worker daemons on half the CPUs, the emulator, `cube up`
 // and the bench (the user's client) on the other half; the raw run gets the same engine CPUs.
 // `--cpus shared` lets everything share every CPU, the control plane taking the engine's.
+// `--raw bracket` (the default) runs the raw engine twice, before Cube's phase and after it,
+// and compares Cube with the mean of the two: on a shared machine the engine's rate drifts
+// over a run's ~25 min (300 containers, same calls, three pairs 15 min apart: 2.61 to 3.25/s),
+// and a single raw run before measures Cube against another moment. `--raw before` runs once.
 // `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
 // was taken for lost).
 import { execFileSync } from 'node:child_process';
@@ -51,6 +55,11 @@ if (cpusMode !== 'split' && cpusMode !== 'shared') {
   process.exit(2);
 }
 const split = cpusMode === 'split' ? splitCpus() : undefined;
+const rawRuns = text('--raw') ?? 'bracket';
+if (rawRuns !== 'bracket' && rawRuns !== 'before') {
+  console.error(`bench:throughput: --raw takes bracket or before, not ${rawRuns}`);
+  process.exit(2);
+}
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
@@ -139,6 +148,33 @@ function layOutCpus() {
   process.once('SIGTERM', () => process.exit(143));
 }
 
+/**
+ * One raw run: the engine's rate for the same N containers, then their removal. Said before
+ * the removal when the run fails: an engine that stopped answering keeps the cleanup waiting
+ * (seen: once dockerd deadlocked, a run waited silently there).
+ */
+async function rawPhase(when: 'before' | 'after'): Promise<number> {
+  const rawLabel = `cube-bench.raw=${randomBytes(4).toString('hex')}`;
+  progress(`raw engine (${when} Cube): ${taskCount} containers, ${rawConcurrency} at a time ...`);
+  try {
+    const raw = await rawRate(taskCount, rawConcurrency, rawLabel);
+    progress(`raw engine (${when} Cube): ${raw.toFixed(2)} containers/s`);
+    return raw;
+  } catch (error) {
+    process.stderr.write(`bench:throughput: the raw run failed: ${(error as Error).message}\n`);
+    throw error;
+  } finally {
+    let removed = 0;
+    const watch = engineWatch('removed', () => removed, taskCount);
+    try {
+      const removal = removeLabelled(rawLabel, () => removed++);
+      progress(`removed ${await Promise.race([removal, watch.stalled])} raw containers`);
+    } finally {
+      watch.stop();
+    }
+  }
+}
+
 async function main() {
   const host = await machine();
   layOutCpus();
@@ -152,27 +188,7 @@ async function main() {
       stdio: 'ignore',
     },
   );
-  const rawLabel = `cube-bench.raw=${randomBytes(4).toString('hex')}`;
-  progress(`raw engine: ${taskCount} containers, ${rawConcurrency} at a time ...`);
-  let raw: number;
-  try {
-    raw = await rawRate(taskCount, rawConcurrency, rawLabel);
-    progress(`raw engine: ${raw.toFixed(2)} containers/s`);
-  } catch (error) {
-    // Said before the cleanup below, which an engine that stopped answering keeps waiting
-    // (seen: once dockerd deadlocked, a run waited silently there, its starts ended in error).
-    process.stderr.write(`bench:throughput: the raw run failed: ${(error as Error).message}\n`);
-    throw error;
-  } finally {
-    let removed = 0;
-    const watch = engineWatch('removed', () => removed, taskCount);
-    try {
-      const removal = removeLabelled(rawLabel, () => removed++);
-      progress(`removed ${await Promise.race([removal, watch.stalled])} raw containers`);
-    } finally {
-      watch.stop();
-    }
-  }
+  const rawBefore = await rawPhase('before');
 
   if (split && process.env.AWS_ENDPOINT_URL) {
     progress('note: the emulator at AWS_ENDPOINT_URL was not started here and is not pinned');
@@ -183,6 +199,7 @@ async function main() {
   const workerIds: string[] = [];
   const ids: string[] = [];
   let result: Record<string, unknown> | undefined;
+  let rate = 0;
   try {
     for (let i = 0; i < workerCount; i++) {
       // Room for all the tasks whatever the host reports: the engine is the limit here.
@@ -250,7 +267,7 @@ async function main() {
     }
     const lastRunning = Math.max(...running.map((t) => Date.parse(t.startedAt!)));
     const seconds = (lastRunning - firstSubmit) / 1000;
-    const rate = running.length / seconds;
+    rate = running.length / seconds;
     const perWorker = new Map<string, number>();
     for (const t of running) perWorker.set(t.workerId!, (perWorker.get(t.workerId!) ?? 0) + 1);
     result = {
@@ -273,12 +290,10 @@ async function main() {
       submitSeconds: round(submitSeconds, 1),
       secondsToAllRunning: round(seconds, 1),
       tasksPerSecond: round(rate, 2),
-      rawEngineStartsPerSecond: round(raw, 2),
       rawConcurrency,
       startConcurrencyPerWorker: startConcurrency,
       // How many container starts Cube's workers may have in the engine at once.
       cubeParallelStarts: startConcurrency * workerCount,
-      ratio: round(rate / raw, 2),
       // Which CPUs the engine (and the workers) and the control plane had.
       cpus: split ?? 'shared',
       tasksPerWorker: {
@@ -315,6 +330,17 @@ async function main() {
     await removeContainersOfWorkers(workerIds);
     await stopEmulator();
   }
+  // Bracketed, the yardstick is the mean of the raw runs before and after Cube's (see top):
+  // a shared machine drifts over the ~20 min of a run, and Cube's phase sits in the middle.
+  const rawAfter = result && rawRuns === 'bracket' ? await rawPhase('after') : undefined;
+  const raw = rawAfter === undefined ? rawBefore : (rawBefore + rawAfter) / 2;
+  if (result) {
+    Object.assign(result, {
+      rawEngineStartsPerSecond: round(raw, 2),
+      rawRuns: { before: round(rawBefore, 2), ...(rawAfter ? { after: round(rawAfter, 2) } : {}) },
+      ratio: round(rate / raw, 2),
+    });
+  }
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     const r = result as Record<string, number>;
@@ -322,6 +348,9 @@ async function main() {
       `\n${r.running}/${taskCount} tasks RUNNING on ${workerCount} workers in ${r.secondsToAllRunning} s ` +
         `(submitted in ${r.submitSeconds} s): ${r.tasksPerSecond} tasks/s` +
         `\nraw engine create+start, ${rawConcurrency} at a time: ${r.rawEngineStartsPerSecond}/s` +
+        (rawAfter === undefined
+          ? ''
+          : ` (mean of ${round(rawBefore, 2)} before and ${round(rawAfter, 2)} after Cube)`) +
         ` (Cube: ${startConcurrency} per worker x ${workerCount} = ${r.cubeParallelStarts} at a time)` +
         `\nCPUs: ${split ? `engine and workers ${split.host}, control plane and bench ${split.cloud}` : 'shared by all'}` +
         `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; rescheduled ${r.rescheduled}; ` +
