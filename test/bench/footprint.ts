@@ -21,7 +21,7 @@ import {
   sleep,
   waitForNodes,
 } from './benchSupport.js';
-import { round } from './stats.js';
+import { mean, round } from './stats.js';
 
 const { json, option, progress } = benchArgs();
 const seconds = option('--seconds', 60);
@@ -58,7 +58,7 @@ async function measure(pid: number, what: string) {
   const after = cpuSeconds(pid);
   return {
     rssMiB: {
-      mean: round(rss.reduce((a, b) => a + b, 0) / rss.length),
+      mean: round(mean(rss)),
       max: round(Math.max(...rss)),
     },
     cpuPercent: round((100 * (after.own - before.own)) / elapsed, 2),

@@ -7,7 +7,7 @@ import { killHard, submitSleepers, waitForWorkers } from '../chaos/support.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { eventually, startTestCluster } from '../support/cli.js';
 import { removeContainersOfWorkers } from '../support/docker.js';
-import { round, summary } from './stats.js';
+import { mean, round, summary } from './stats.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -75,7 +75,7 @@ async function main() {
       runs,
       tasksPerRun: taskCount,
       seconds: times.map((t) => round(t, 2)),
-      mean: round(times.reduce((a, b) => a + b, 0) / times.length, 2),
+      mean: round(mean(times), 2),
       max: stats.max,
       settings: 'defaults: heartbeat 3 s, TTL 10 s, reconciler every 5 s (cube up)',
     };

@@ -9,6 +9,8 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
+export const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
 export function summary(values: number[]) {
   return {
     n: values.length,

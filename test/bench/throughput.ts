@@ -27,18 +27,10 @@ import type { TaskRecord } from '../../core/types.js';
 import { DEFAULT_START_CONCURRENCY } from '../../worker/dockerRuntime.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { startTestCluster } from '../support/cli.js';
-import { docker, removeContainersOfWorkers, TEST_IMAGE } from '../support/docker.js';
-import {
-  apiClient,
-  benchArgs,
-  machine,
-  removeLabelled,
-  SLEEPER,
-  SLEEPER_HOST_CONFIG,
-  sleep,
-  waitForNodes,
-} from './benchSupport.js';
+import { docker, removeContainersOfWorkers } from '../support/docker.js';
+import { apiClient, benchArgs, machine, SLEEPER, sleep, waitForNodes } from './benchSupport.js';
 import { allCpus, pinEngine, setAffinity, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
+import { pool, rawRate, removeAllLabelled } from './rawEngine.js';
 import { round } from './stats.js';
 
 const { json, option, progress, text } = benchArgs();
@@ -59,73 +51,6 @@ const rawRuns = text('--raw') ?? 'bracket';
 if (rawRuns !== 'bracket' && rawRuns !== 'before') {
   console.error(`bench:throughput: --raw takes bracket or before, not ${rawRuns}`);
   process.exit(2);
-}
-
-/** Runs `fn` over `items`, `limit` at a time. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-/** No container started (or removed) for this long: the engine has stopped answering. */
-const ENGINE_STALL_MS = 120_000;
-
-/**
- * Rejects once `count()` has not moved for ENGINE_STALL_MS. Docker 20.10 can deadlock under
- * many cycling containers (moby/moby#46661; seen here while starting and while removing the
- * raw containers): say so instead of waiting forever.
- */
-function engineWatch(what: 'started' | 'removed', count: () => number, total: number) {
-  let last = count();
-  let movedAt = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setInterval(() => {
-      if (count() !== last) {
-        last = count();
-        movedAt = Date.now();
-        return;
-      }
-      if (Date.now() - movedAt < ENGINE_STALL_MS) return;
-      clearInterval(timer);
-      const why =
-        `the engine ${what} no container for ${ENGINE_STALL_MS / 1000} s (${last}/${total} ` +
-        `${what}); if \`docker info\` hangs too, dockerd is deadlocked: restart it ` +
-        '(docs/BENCHMARKS.md, Throughput)';
-      // Said at once: the cleanup that follows may hang on the same engine.
-      process.stderr.write(`bench:throughput: ${why}\n`);
-      reject(new Error(why));
-    }, 5_000);
-  });
-  return { stalled, stop: () => clearInterval(timer) };
-}
-
-/** The engine's own rate: create+start of n containers, `concurrency` at a time. */
-async function rawRate(n: number, concurrency: number, label: string) {
-  const [key, value] = label.split('=') as [string, string];
-  const start = performance.now();
-  let started = 0;
-  const watch = engineWatch('started', () => started, n);
-  const starts = pool([...Array(n).keys()], concurrency, async () => {
-    const container = await docker.createContainer({
-      Image: TEST_IMAGE,
-      Cmd: ['sleep', '3600'],
-      Labels: { [key]: value },
-      HostConfig: SLEEPER_HOST_CONFIG,
-    });
-    await container.start();
-    started++;
-  });
-  try {
-    await Promise.race([starts, watch.stalled]);
-  } finally {
-    watch.stop();
-  }
-  return n / ((performance.now() - start) / 1000);
 }
 
 /** Split mode: the bench on the cloud CPUs, the engine on the host's, until the bench exits. */
@@ -164,14 +89,7 @@ async function rawPhase(when: 'before' | 'after'): Promise<number> {
     process.stderr.write(`bench:throughput: the raw run failed: ${(error as Error).message}\n`);
     throw error;
   } finally {
-    let removed = 0;
-    const watch = engineWatch('removed', () => removed, taskCount);
-    try {
-      const removal = removeLabelled(rawLabel, () => removed++);
-      progress(`removed ${await Promise.race([removal, watch.stalled])} raw containers`);
-    } finally {
-      watch.stop();
-    }
+    progress(`removed ${await removeAllLabelled(rawLabel, taskCount)} raw containers`);
   }
 }
 
