@@ -47,9 +47,9 @@ if (cpusMode !== 'split' && cpusMode !== 'shared') {
   process.exit(2);
 }
 const split = cpusMode === 'split' ? splitCpus() : undefined;
-const rawRuns = text('--raw') ?? 'bracket';
-if (rawRuns !== 'bracket' && rawRuns !== 'before') {
-  console.error(`bench:throughput: --raw takes bracket or before, not ${rawRuns}`);
+const rawMode = text('--raw') ?? 'bracket';
+if (rawMode !== 'bracket' && rawMode !== 'before') {
+  console.error(`bench:throughput: --raw takes bracket or before, not ${rawMode}`);
   process.exit(2);
 }
 
@@ -250,7 +250,9 @@ async function main() {
   }
   // Bracketed, the yardstick is the mean of the raw runs before and after Cube's (see top):
   // a shared machine drifts over the ~20 min of a run, and Cube's phase sits in the middle.
-  const rawAfter = result && rawRuns === 'bracket' ? await rawPhase('after') : undefined;
+  // A failed run after (said on stderr by rawPhase) leaves the ratio to the run before.
+  const rawAfter =
+    result && rawMode === 'bracket' ? await rawPhase('after').catch(() => undefined) : undefined;
   const raw = rawAfter === undefined ? rawBefore : (rawBefore + rawAfter) / 2;
   if (result) {
     Object.assign(result, {
