@@ -11,7 +11,7 @@ import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { confirmedOf } from './confirmedRunning.js';
 import { followContainerEvents, handleContainerDied } from './containerEvents.js';
 import type { ContainerRuntime } from './containerRuntime.js';
-import { DockerRuntime } from './dockerRuntime.js';
+import { DEFAULT_START_CONCURRENCY, DockerRuntime } from './dockerRuntime.js';
 import { HealthMonitors } from './healthMonitor.js';
 import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './heartbeat.js';
 import { dockerDataRoot } from './hostCapacity.js';
@@ -243,6 +243,11 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     onCaughtUp: (at) => {
       queueCaughtUpAt = at;
     },
+    // Twice the start slots: enough to keep them fed, few enough that a received message does
+    // not outwait its visibility timeout (60 s) behind the others. With 16 in hand and ten
+    // workers sharing one engine (~0.2 starts/s each, bench:throughput), SQS handed out
+    // 800-1,500 second copies per 1,000 tasks, each a lost claim and a read on the control plane.
+    maxInFlight: 2 * (options.startConcurrency ?? DEFAULT_START_CONCURRENCY),
     ...(options.queueWaitSeconds !== undefined ? { waitSeconds: options.queueWaitSeconds } : {}),
     ...(options.receiveWindowMs !== undefined ? { receiveWindowMs: options.receiveWindowMs } : {}),
     ...(config.deadLetterQueueUrl

@@ -15,8 +15,8 @@
 // `--cpus shared` lets everything share every CPU, the control plane taking the engine's.
 // `--raw bracket` (the default) runs the raw engine twice, before Cube's phase and after it,
 // and compares Cube with the mean of the two: on a shared machine the engine's rate drifts
-// over a run's ~25 min (300 containers, same calls, three pairs 15 min apart: 2.61 to 3.25/s),
-// and a single raw run before measures Cube against another moment. `--raw before` runs once.
+// over a run's ~30 min (six 300-container runs in 15 min, the same calls: 2.61 to 3.25/s), and
+// a single raw run before measures Cube against another moment. `--raw before` runs once.
 // `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
 // was taken for lost).
 import { execFileSync } from 'node:child_process';
@@ -219,6 +219,12 @@ async function main() {
         max: Math.max(...perWorker.values()),
       },
     };
+    // Said now, --json or not: the stop and the raw run after can still hang on the engine
+    // (a run lost its figures that way when dockerd deadlocked while stopping the tasks).
+    process.stderr.write(
+      `Cube: ${running.length}/${taskCount} RUNNING in ${round(seconds, 1)} s, ` +
+        `${round(rate, 2)} tasks/s (raw before: ${round(rawBefore, 2)}/s)\n`,
+    );
   } finally {
     progress('stopping the tasks ...');
     const stopStart = Date.now();
@@ -249,7 +255,7 @@ async function main() {
     await stopEmulator();
   }
   // Bracketed, the yardstick is the mean of the raw runs before and after Cube's (see top):
-  // a shared machine drifts over the ~20 min of a run, and Cube's phase sits in the middle.
+  // a shared machine drifts over the ~30 min of a run, and Cube's phase sits in the middle.
   // A failed run after (said on stderr by rawPhase) leaves the ratio to the run before.
   const rawAfter =
     result && rawMode === 'bracket' ? await rawPhase('after').catch(() => undefined) : undefined;
