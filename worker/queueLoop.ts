@@ -83,8 +83,8 @@ class DeleteBatcher {
 /** Polls until the signal aborts, then waits for the messages still being handled. */
 export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
   const { queues, queueUrl, signal, log } = options;
-  // 16: a backlog waits in the queue, not in here, where each message's visibility timeout
-  // (60 s) runs while it waits for one of the runtime's start slots.
+  // A backlog waits in the queue, not in here, where each message's visibility timeout (60 s)
+  // runs while it waits for one of the runtime's start slots (the agent passes twice those).
   const maxInFlight = options.maxInFlight ?? 16;
   const inFlight = new Set<Promise<void>>();
   const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 5_000);
