@@ -109,3 +109,22 @@ export function spawnedOn<T>(list: string, back: string, fn: () => T, nice?: num
     setAffinity(process.pid, back);
   }
 }
+
+/**
+ * Puts this bench on the cloud CPUs and the engine on the host's until the process exits,
+ * whatever way it ends (normal end, error, SIGINT/SIGTERM); returns the engine processes moved.
+ */
+export function benchOnSplit(split: CpuSplit, bench: string): number {
+  setAffinity(process.pid, split.cloud);
+  const moved = pinEngine(split.host);
+  process.once('exit', () => {
+    try {
+      pinEngine(allCpus());
+    } catch (error) {
+      process.stderr.write(`${bench}: the engine keeps CPUs ${split.host}: ${error}\n`);
+    }
+  });
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  return moved;
+}

@@ -19,7 +19,7 @@ import { DEFAULT_START_CONCURRENCY, DockerRuntime } from '../../worker/dockerRun
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../../worker/localReconcile.js';
 import { docker } from '../support/docker.js';
 import { benchArgs, machine, SLEEPER } from './benchSupport.js';
-import { allCpus, pinEngine, setAffinity, splitCpus } from './cpuSplit.js';
+import { benchOnSplit, splitCpus } from './cpuSplit.js';
 import { rawRate, removeAllLabelled, startAll } from './rawEngine.js';
 import { mean, round } from './stats.js';
 
@@ -93,13 +93,7 @@ async function cubeRound(tag: string, label: string) {
 async function main() {
   const host = await machine();
   const split = splitCpus();
-  if (split) {
-    setAffinity(process.pid, split.cloud);
-    pinEngine(split.host);
-    process.once('exit', () => pinEngine(allCpus()));
-    process.once('SIGINT', () => process.exit(130));
-    process.once('SIGTERM', () => process.exit(143));
-  }
+  if (split) benchOnSplit(split, 'bench:engine-calls');
   const runs: { kind: 'raw' | 'cube'; perSecond: number; engineMsPerContainer: number }[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const kind of ['raw', 'cube'] as const) {

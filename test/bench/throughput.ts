@@ -29,7 +29,7 @@ import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { startTestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers } from '../support/docker.js';
 import { apiClient, benchArgs, machine, SLEEPER, sleep, waitForNodes } from './benchSupport.js';
-import { allCpus, pinEngine, setAffinity, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
+import { benchOnSplit, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
 import { pool, rawRate, removeAllLabelled } from './rawEngine.js';
 import { round } from './stats.js';
 
@@ -56,21 +56,10 @@ if (rawMode !== 'bracket' && rawMode !== 'before') {
 /** Split mode: the bench on the cloud CPUs, the engine on the host's, until the bench exits. */
 function layOutCpus() {
   if (!split) return;
-  setAffinity(process.pid, split.cloud);
-  const moved = pinEngine(split.host);
+  const moved = benchOnSplit(split, 'bench:throughput');
   progress(
     `CPUs: engine (${moved} processes) and workers on ${split.host}; control plane on ${split.cloud}`,
   );
-  // Whatever way the bench ends, the engine gets every CPU back.
-  process.once('exit', () => {
-    try {
-      pinEngine(allCpus());
-    } catch (error) {
-      process.stderr.write(`bench:throughput: the engine keeps CPUs ${split.host}: ${error}\n`);
-    }
-  });
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
 }
 
 /**
