@@ -185,6 +185,41 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       `reconcile (${why})`,
     );
 
+  // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
+  const waker = new HeartbeatWaker();
+  let queueCaughtUpAt: Date | undefined;
+  // The heartbeat before anything that waits on the engine: the events stream, the startup
+  // reconcile and `docker info` can take seconds each on a busy engine, and until the first
+  // beat the worker is judged by its registration time (bench:throughput: a worker that
+  // registered while nine others were starting containers was taken for lost 15 s later, its
+  // 30 tasks rescheduled). The data root (for the disk figures) is found meanwhile.
+  const sampler = options.sampler ?? new HostMetricsSampler(docker ? dockerDataRoot(docker) : '/');
+  const idleInterval =
+    options.heartbeatIdleIntervalMs ??
+    (options.heartbeatIntervalMs === undefined ? config.heartbeatIdleIntervalMs : undefined);
+  const heartbeat = runHeartbeat({
+    workerId,
+    workers,
+    intervalMs: options.heartbeatIntervalMs ?? config.heartbeatIntervalMs,
+    waker,
+    // An explicit interval (tests, a user's flag) means "beat this often", idle or not.
+    ...(idleInterval ? { idleIntervalMs: idleInterval } : {}),
+    sampler,
+    // What the worker already knows (containers it saw running under their RUNNING record),
+    // not a Docker listing every beat: a listing walks every container on the engine.
+    countRunningTasks: () => {
+      const known = confirmedOf(context);
+      return known ? Promise.resolve(known.size) : runtime.countRunning();
+    },
+    queueCaughtUpAt: () => queueCaughtUpAt,
+    log,
+    signal,
+    // Back in touch (after an outage, or registered again after being marked DOWN): the
+    // records may have changed meanwhile (tasks taken away, stops requested).
+    onRecovered: () => resync('reconcile after the control plane came back'),
+    ...(options.reregister ? { reregister: options.reregister } : {}),
+  });
+
   // Events first, so no exit happens unseen between the first reconcile and the stream.
   let connected!: () => void;
   const firstConnection = new Promise<void>((resolve) => {
@@ -226,14 +261,11 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   }
   track(adoptPlannedRestarts(context), 'adopting planned restarts');
 
-  // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
-  const waker = new HeartbeatWaker();
   const handle = async (message: ReceivedWorkerMessage): Promise<string> => {
     if (message.kind !== 'run') return handleStop(context, message);
     waker.wake();
     return handleRun(context, message);
   };
-  let queueCaughtUpAt: Date | undefined;
   const queueLoop = runQueueLoop({
     queues,
     queueUrl: options.queueUrl,
@@ -256,34 +288,6 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
             queues.sendToDeadLetter(body, reason, config.deadLetterQueueUrl),
         }
       : {}),
-  });
-
-  const sampler =
-    options.sampler ?? new HostMetricsSampler(docker ? await dockerDataRoot(docker) : '/');
-  const idleInterval =
-    options.heartbeatIdleIntervalMs ??
-    (options.heartbeatIntervalMs === undefined ? config.heartbeatIdleIntervalMs : undefined);
-  const heartbeat = runHeartbeat({
-    workerId,
-    workers,
-    intervalMs: options.heartbeatIntervalMs ?? config.heartbeatIntervalMs,
-    waker,
-    // An explicit interval (tests, a user's flag) means "beat this often", idle or not.
-    ...(idleInterval ? { idleIntervalMs: idleInterval } : {}),
-    sampler,
-    // What the worker already knows (containers it saw running under their RUNNING record),
-    // not a Docker listing every beat: a listing walks every container on the engine.
-    countRunningTasks: () => {
-      const known = confirmedOf(context);
-      return known ? Promise.resolve(known.size) : runtime.countRunning();
-    },
-    queueCaughtUpAt: () => queueCaughtUpAt,
-    log,
-    signal,
-    // Back in touch (after an outage, or registered again after being marked DOWN): the
-    // records may have changed meanwhile (tasks taken away, stops requested).
-    onRecovered: () => resync('reconcile after the control plane came back'),
-    ...(options.reregister ? { reregister: options.reregister } : {}),
   });
 
   const reconcileLoop = (async () => {

@@ -30,8 +30,9 @@ export class HostMetricsSampler {
   private disk: FilesystemSize | undefined;
   private sampledAt = Number.NEGATIVE_INFINITY;
 
+  /** `diskPath` may still be being found (Docker's data root): a beat does not wait for it. */
   constructor(
-    private readonly diskPath: string = '/',
+    private readonly diskPath: string | Promise<string> = '/',
     private readonly maxAgeMs = HOST_SAMPLE_MAX_AGE_MS,
   ) {}
 
@@ -48,7 +49,9 @@ export class HostMetricsSampler {
     const [memory, disk] = await Promise.all([
       withTimeout(mem(), SAMPLE_TIMEOUT_MS, undefined),
       withTimeout(
-        filesystemOf(this.diskPath).catch(() => undefined),
+        Promise.resolve(this.diskPath)
+          .then(filesystemOf)
+          .catch(() => undefined),
         SAMPLE_TIMEOUT_MS,
         undefined,
       ),

@@ -5,8 +5,8 @@
 //   or vanished worker become LOST and are rescheduled by their policy;
 // - planned restarts that are overdue (their worker died before doing them) are carried out;
 // - SCHEDULED tasks no worker picked up get their run message again (if it may have been lost:
-//   core/runResend.ts), STOPPING ones their stop message (workers no longer list the tasks
-//   table on every local pass);
+//   core/runResend.ts), STOPPING ones their stop message, by the same rule (workers no longer
+//   list the tasks table on every local pass);
 // - PENDING tasks get a fresh schedule nudge (a lost nudge, or room that has freed up).
 // Reading every STARTING and RUNNING task costs O(running tasks) on each sweep (bench:
 // throughput, 1,000 tasks: a 1 MB Query every 5 s; in AWS ~1,250 read units a sweep at 10,000
@@ -26,6 +26,7 @@ import {
   placementUnanswered,
   runMessageOverdue,
   scheduledWorthReading,
+  stopMessageOverdue,
 } from '../../core/runResend.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
@@ -130,7 +131,7 @@ export async function reconcile(
       report.runResent++;
     } else if (
       task.state === 'STOPPING' &&
-      age(task.updatedAt, now) >= deps.config.scheduledResendMs + stopTimeoutMs(task)
+      stopMessageOverdue(task.updatedAt, worker, now, resendMs, stopTimeoutMs(task))
     ) {
       const record = await stillAsBriefed(deps, task);
       if (!record) continue;

@@ -19,10 +19,14 @@ const ENGINE_STALL_MS = 120_000;
 
 /**
  * Rejects once `count()` has not moved for ENGINE_STALL_MS. Docker 20.10 can deadlock under
- * many cycling containers (moby/moby#46661; seen here while starting and while removing the
- * raw containers): say so instead of waiting forever.
+ * many cycling containers (moby/moby#46661; seen here while starting and removing the raw
+ * containers, and while Cube's workers stopped theirs): say so instead of waiting forever.
  */
-export function engineWatch(what: 'started' | 'removed', count: () => number, total: number) {
+export function engineWatch(
+  what: 'started' | 'stopped' | 'removed',
+  count: () => number,
+  total: number,
+) {
   let last = count();
   let movedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;

@@ -30,7 +30,7 @@ import { startTestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers } from '../support/docker.js';
 import { apiClient, benchArgs, machine, SLEEPER, sleep, waitForNodes } from './benchSupport.js';
 import { benchOnSplit, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
-import { pool, rawRate, removeAllLabelled } from './rawEngine.js';
+import { engineWatch, pool, rawRate, removeAllLabelled } from './rawEngine.js';
 import { round } from './stats.js';
 
 const { json, option, progress, text } = benchArgs();
@@ -107,6 +107,8 @@ async function main() {
   const ids: string[] = [];
   let result: Record<string, unknown> | undefined;
   let rate = 0;
+  /** Why the engine was given up on while the tasks stopped (no raw run after, then). */
+  let engineStalled: string | undefined;
   try {
     for (let i = 0; i < workerCount; i++) {
       // Room for all the tasks whatever the host reports: the engine is the limit here.
@@ -221,33 +223,53 @@ async function main() {
       await api.stop(id).catch(() => {});
     });
     const mine = new Set(ids);
-    while (Date.now() - stopStart < 300_000) {
-      const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
-      if (left.length === 0) break;
-      progress(`${left.length} still STOPPING`);
-      await sleep(2000);
+    // Under the engine watchdog: dockerd 20.10 has deadlocked here (its stops never return),
+    // and then every later call on the engine hangs too: say so and skip them.
+    let stopping = ids.length;
+    const watch = engineWatch('stopped', () => ids.length - stopping, ids.length);
+    try {
+      await Promise.race([
+        (async () => {
+          while (Date.now() - stopStart < 300_000) {
+            const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
+            stopping = left.length;
+            if (left.length === 0) break;
+            progress(`${left.length} still STOPPING`);
+            await sleep(2000);
+          }
+        })(),
+        watch.stalled,
+      ]);
+    } catch (error) {
+      engineStalled = (error as Error).message;
+    } finally {
+      watch.stop();
     }
-    const leftover = (
-      await Promise.all(
-        workerIds.map((w) =>
-          docker.listContainers({ all: true, filters: { label: [`cube.worker=${w}`] } }),
-        ),
-      )
-    ).flat().length;
     if (result) {
       result.stopSeconds = round((Date.now() - stopStart) / 1000, 1);
-      result.containersLeftAfterStop = leftover;
+      if (engineStalled) result.engineStalled = engineStalled;
+      else {
+        result.containersLeftAfterStop = (
+          await Promise.all(
+            workerIds.map((w) =>
+              docker.listContainers({ all: true, filters: { label: [`cube.worker=${w}`] } }),
+            ),
+          )
+        ).flat().length;
+      }
     }
     await cluster.stop();
     if (logsFile) writeFileSync(logsFile, cluster.logs());
-    await removeContainersOfWorkers(workerIds);
+    if (!engineStalled) await removeContainersOfWorkers(workerIds);
     await stopEmulator();
   }
   // Bracketed, the yardstick is the mean of the raw runs before and after Cube's (see top):
   // a shared machine drifts over the ~30 min of a run, and Cube's phase sits in the middle.
   // A failed run after (said on stderr by rawPhase) leaves the ratio to the run before.
   const rawAfter =
-    result && rawMode === 'bracket' ? await rawPhase('after').catch(() => undefined) : undefined;
+    result && rawMode === 'bracket' && !engineStalled
+      ? await rawPhase('after').catch(() => undefined)
+      : undefined;
   const raw = rawAfter === undefined ? rawBefore : (rawBefore + rawAfter) / 2;
   if (result) {
     Object.assign(result, {
@@ -256,6 +278,8 @@ async function main() {
       ratio: round(rate / raw, 2),
     });
   }
+  // The figures stand (measured before the stop), but the engine needs a restart.
+  if (engineStalled) process.exitCode = 1;
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     const r = result as Record<string, number>;
@@ -269,8 +293,9 @@ async function main() {
         ` (Cube: ${startConcurrency} per worker x ${workerCount} = ${r.cubeParallelStarts} at a time)` +
         `\nCPUs: ${split ? `engine and workers ${split.host}, control plane and bench ${split.cloud}` : 'shared by all'}` +
         `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; rescheduled ${r.rescheduled}; ` +
-        `stopped in ${r.stopSeconds} s, ` +
-        `${r.containersLeftAfterStop} containers left` +
+        (engineStalled
+          ? `the engine stalled while the tasks stopped (${r.stopSeconds} s)`
+          : `stopped in ${r.stopSeconds} s, ${r.containersLeftAfterStop} containers left`) +
         `\nmachine: ${JSON.stringify(host)}`,
     );
   }

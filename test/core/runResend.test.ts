@@ -5,6 +5,7 @@ import {
   runMessageOverdue,
   type SweepView,
   scheduledWorthReading,
+  stopMessageOverdue,
 } from '../../core/runResend.js';
 
 describe('core: when a run message is sent again', () => {
@@ -38,6 +39,33 @@ describe('core: when a run message is sent again', () => {
 
   it('not for a task with no placement time', () => {
     assert.equal(runMessageOverdue(undefined, {}, at(100), RESEND), false);
+  });
+});
+
+describe('core: when a stop message is sent again', () => {
+  const stopping = '2026-11-22T08:00:00.000Z';
+  const at = (seconds: number) => new Date(Date.parse(stopping) + seconds * 1000);
+  const RESEND = 20_000;
+  const STOP_TIMEOUT = 10_000;
+
+  it('never before the resend delay and the stop timeout', () => {
+    assert.equal(stopMessageOverdue(stopping, {}, at(29.9), RESEND, STOP_TIMEOUT), false);
+    assert.equal(stopMessageOverdue(stopping, {}, at(30), RESEND, STOP_TIMEOUT), true);
+  });
+
+  it('not while the worker has not found its queue empty since the stop was asked for', () => {
+    const before = { queueCaughtUpAt: at(-5).toISOString() };
+    assert.equal(stopMessageOverdue(stopping, before, at(300), RESEND, STOP_TIMEOUT), false);
+  });
+
+  it('once the worker found its queue empty well after it: the message was lost', () => {
+    const later = { queueCaughtUpAt: at(10).toISOString() };
+    assert.equal(stopMessageOverdue(stopping, later, at(30), RESEND, STOP_TIMEOUT), true);
+    assert.equal(stopMessageOverdue(stopping, later, at(29), RESEND, STOP_TIMEOUT), false);
+  });
+
+  it('not for a task with no time', () => {
+    assert.equal(stopMessageOverdue(undefined, {}, at(100), RESEND, STOP_TIMEOUT), false);
   });
 });
 

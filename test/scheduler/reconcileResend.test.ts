@@ -136,14 +136,30 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
     assert.equal((await drain()).filter((m) => backlog.has(m.message.taskId)).length, 25);
   });
 
-  it('re-sends the stop message of a task STOPPING too long, with the whole record', async () => {
+  it('re-sends the stop message of a task STOPPING too long once its worker caught up, with the whole record', async () => {
     let task = await schedule();
     for (const to of ['STARTING', 'RUNNING', 'STOPPING'] as const) {
       task = await deps.tasks.transition(task, { to, by: 'test' });
     }
     const stopMs = (task.spec.stopTimeoutSeconds ?? 10) * 1000;
-    const later = new Date(Date.now() + deps.config.scheduledResendMs + stopMs + 5_000);
+    const stoppingAt = Date.parse(task.updatedAt);
+    const later = new Date(stoppingAt + deps.config.scheduledResendMs + stopMs + 5_000);
+    const beat = (caughtUp: number) =>
+      deps.workers.heartbeat(
+        worker.id,
+        metrics(),
+        new Date(later.getTime() - 1_000),
+        3_000,
+        new Date(caughtUp),
+      );
     await drain();
+    // Its queue not empty since the stop was asked for: the message is still ahead of it.
+    await beat(stoppingAt - 1_000);
+    assert.equal((await reconcile(deps, { now: later })).stopResent, 0);
+    assert.equal((await drain()).length, 0);
+
+    // Empty well after it, and the task still STOPPING: the message was lost.
+    await beat(stoppingAt + deps.config.scheduledResendMs);
     const report = await reconcile(deps, { now: later });
     assert.equal(report.stopResent, 1);
 
