@@ -22,11 +22,7 @@ const ENGINE_STALL_MS = 120_000;
  * many cycling containers (moby/moby#46661; seen here while starting and removing the raw
  * containers, and while Cube's workers stopped theirs): say so instead of waiting forever.
  */
-export function engineWatch(
-  what: 'started' | 'stopped' | 'removed',
-  count: () => number,
-  total: number,
-) {
+function engineWatch(what: 'started' | 'stopped' | 'removed', count: () => number, total: number) {
   let last = count();
   let movedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
@@ -51,6 +47,21 @@ export function engineWatch(
   return { stalled, stop: () => clearInterval(timer) };
 }
 
+/** Waits for `work`, rejecting instead once `count()` stalls (engineWatch). */
+export async function watched<T>(
+  what: Parameters<typeof engineWatch>[0],
+  count: () => number,
+  total: number,
+  work: Promise<T>,
+): Promise<T> {
+  const watch = engineWatch(what, count, total);
+  try {
+    return await Promise.race([work, watch.stalled]);
+  } finally {
+    watch.stop();
+  }
+}
+
 /** Starts `n` containers with `start`, `concurrency` at a time, under the stall watchdog. */
 export async function startAll(
   n: number,
@@ -58,16 +69,11 @@ export async function startAll(
   start: (i: number) => Promise<void>,
 ) {
   let started = 0;
-  const watch = engineWatch('started', () => started, n);
   const starts = pool([...Array(n).keys()], concurrency, async (i) => {
     await start(i);
     started++;
   });
-  try {
-    await Promise.race([starts, watch.stalled]);
-  } finally {
-    watch.stop();
-  }
+  await watched('started', () => started, n, starts);
 }
 
 /** The engine's own rate: create+start of n containers, `concurrency` at a time. */
@@ -89,10 +95,10 @@ export async function rawRate(n: number, concurrency: number, label: string): Pr
 /** Removes every container with the label, under the stall watchdog; returns how many. */
 export async function removeAllLabelled(label: string, total: number): Promise<number> {
   let removed = 0;
-  const watch = engineWatch('removed', () => removed, total);
-  try {
-    return await Promise.race([removeLabelled(label, () => removed++), watch.stalled]);
-  } finally {
-    watch.stop();
-  }
+  return watched(
+    'removed',
+    () => removed,
+    total,
+    removeLabelled(label, () => removed++),
+  );
 }

@@ -30,7 +30,7 @@ import { startTestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers } from '../support/docker.js';
 import { apiClient, benchArgs, machine, SLEEPER, sleep, waitForNodes } from './benchSupport.js';
 import { benchOnSplit, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
-import { engineWatch, pool, rawRate, removeAllLabelled } from './rawEngine.js';
+import { pool, rawRate, removeAllLabelled, watched } from './rawEngine.js';
 import { round } from './stats.js';
 
 const { json, option, progress, text } = benchArgs();
@@ -226,24 +226,19 @@ async function main() {
     // Under the engine watchdog: dockerd 20.10 has deadlocked here (its stops never return),
     // and then every later call on the engine hangs too: say so and skip them.
     let stopping = ids.length;
-    const watch = engineWatch('stopped', () => ids.length - stopping, ids.length);
+    const whileStopping = async () => {
+      while (Date.now() - stopStart < 300_000) {
+        const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
+        stopping = left.length;
+        if (left.length === 0) return;
+        progress(`${left.length} still STOPPING`);
+        await sleep(2000);
+      }
+    };
     try {
-      await Promise.race([
-        (async () => {
-          while (Date.now() - stopStart < 300_000) {
-            const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
-            stopping = left.length;
-            if (left.length === 0) break;
-            progress(`${left.length} still STOPPING`);
-            await sleep(2000);
-          }
-        })(),
-        watch.stalled,
-      ]);
+      await watched('stopped', () => ids.length - stopping, ids.length, whileStopping());
     } catch (error) {
       engineStalled = (error as Error).message;
-    } finally {
-      watch.stop();
     }
     if (result) {
       result.stopSeconds = round((Date.now() - stopStart) / 1000, 1);

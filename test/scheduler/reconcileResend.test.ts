@@ -41,6 +41,16 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
     return scheduled;
   };
 
+  /** A heartbeat a second before `sweepAt`, saying the worker's queue was empty at `caughtUp`. */
+  const beatBefore = (sweepAt: Date, caughtUp: number) =>
+    deps.workers.heartbeat(
+      worker.id,
+      metrics(),
+      new Date(sweepAt.getTime() - 1_000),
+      3_000,
+      new Date(caughtUp),
+    );
+
   /** Every message waiting in the worker's queue, with the record it carries. */
   const drain = async () => {
     const got: { message: WorkerMessage; record?: TaskRecord }[] = [];
@@ -120,14 +130,7 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
       return seen;
     };
     // Beating all along: its last beat just before the sweep.
-    const beat = (caughtUp: number) =>
-      deps.workers.heartbeat(
-        worker.id,
-        metrics(),
-        new Date(later.getTime() - 1_000),
-        3_000,
-        new Date(caughtUp),
-      );
+    const beat = (caughtUp: number) => beatBefore(later, caughtUp);
     await beat(placedAt - 60_000);
     await sweep(); // the periodic full read, if due, happens here
     assert.equal(await sweep(), 0, 'a worker behind its queue: its backlog is not read');
@@ -144,14 +147,7 @@ describe('reconciler: lost run and stop messages', { timeout: 60_000 }, () => {
     const stopMs = (task.spec.stopTimeoutSeconds ?? 10) * 1000;
     const stoppingAt = Date.parse(task.updatedAt);
     const later = new Date(stoppingAt + deps.config.scheduledResendMs + stopMs + 5_000);
-    const beat = (caughtUp: number) =>
-      deps.workers.heartbeat(
-        worker.id,
-        metrics(),
-        new Date(later.getTime() - 1_000),
-        3_000,
-        new Date(caughtUp),
-      );
+    const beat = (caughtUp: number) => beatBefore(later, caughtUp);
     await drain();
     // Its queue not empty since the stop was asked for: the message is still ahead of it.
     await beat(stoppingAt - 1_000);
