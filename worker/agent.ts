@@ -8,28 +8,28 @@ import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
 import type { ReceivedWorkerMessage, ScheduleMessage } from '../core/messages.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
-import { confirmedOf } from './confirmedRunning.js';
-import { followContainerEvents, handleContainerDied } from './containerEvents.js';
-import type { ContainerRuntime } from './containerRuntime.js';
-import { DEFAULT_START_CONCURRENCY, DockerRuntime } from './dockerRuntime.js';
-import { HealthMonitors } from './healthMonitor.js';
-import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './heartbeat.js';
-import { dockerDataRoot } from './hostCapacity.js';
+import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './control/heartbeat.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_MS,
   type LocalReconcileReport,
   reconcileLocal,
   reconcileLocalLight,
-} from './localReconcile.js';
-import { runQueueLoop } from './queueLoop.js';
-import type { WorkerControlPlaneConfig } from './registration.js';
-import { RestartTimers } from './restartTimers.js';
-import { handleRun } from './runTask.js';
-import { handleStop } from './stopTask.js';
-import { TaskLocks } from './taskLocks.js';
-import { adoptPlannedRestarts, carryOutRestart } from './taskRestart.js';
+} from './control/localReconcile.js';
+import { runQueueLoop } from './control/queueLoop.js';
+import type { WorkerControlPlaneConfig } from './control/registration.js';
+import type { ContainerRuntime } from './engine/containerRuntime.js';
+import { DEFAULT_START_CONCURRENCY, DockerRuntime } from './engine/dockerRuntime.js';
+import { dockerDataRoot } from './host/hostCapacity.js';
+import { confirmedOf } from './tasks/confirmedRunning.js';
+import { followContainerEvents, handleContainerDied } from './tasks/containerEvents.js';
+import { HealthMonitors } from './tasks/healthMonitor.js';
+import { RestartTimers } from './tasks/restartTimers.js';
+import { handleRun } from './tasks/runTask.js';
+import { handleStop } from './tasks/stopTask.js';
+import { TaskLocks } from './tasks/taskLocks.js';
+import { adoptPlannedRestarts, carryOutRestart } from './tasks/taskRestart.js';
+import type { WorkerContext } from './tasks/workerContext.js';
 import { retryUntilDone, sleep } from './timing.js';
-import type { WorkerContext } from './workerContext.js';
 
 export interface WorkerAgentOptions {
   workerId: string;

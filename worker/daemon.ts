@@ -4,8 +4,8 @@
 import Docker from 'dockerode';
 import type { Resources } from '../core/types.js';
 import { startWorkerAgent } from './agent.js';
-import { detectCapacity } from './hostCapacity.js';
-import { registerWorker, registrationBody } from './registration.js';
+import { registerWorker, registrationBody } from './control/registration.js';
+import { detectCapacity } from './host/hostCapacity.js';
 
 export interface WorkerOptions {
   apiUrl: string;

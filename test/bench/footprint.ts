@@ -7,8 +7,8 @@
 // metrics sample costs in-process. Prints figures; asserts nothing.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { HostMetricsSampler } from '../../worker/heartbeat.js';
-import { dockerDataRoot } from '../../worker/hostCapacity.js';
+import { HostMetricsSampler } from '../../worker/control/heartbeat.js';
+import { dockerDataRoot } from '../../worker/host/hostCapacity.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { startTestCluster, stopChild, type TestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers } from '../support/docker.js';

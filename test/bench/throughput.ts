@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TaskRecord } from '../../core/types.js';
-import { DEFAULT_START_CONCURRENCY } from '../../worker/dockerRuntime.js';
+import { DEFAULT_START_CONCURRENCY } from '../../worker/engine/dockerRuntime.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
 import { startTestCluster } from '../support/cli.js';
 import { docker, removeContainersOfWorkers } from '../support/docker.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type Docker from 'dockerode';
-import { type ContainerDied, followContainerEvents } from '../../worker/containerEvents.js';
+import { type ContainerDied, followContainerEvents } from '../../worker/tasks/containerEvents.js';
 
 describe('worker: docker events stream', () => {
   it('reopens after the stream ends, from the last event, and reports each connection', {

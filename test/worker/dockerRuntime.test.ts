@@ -4,12 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskSpec } from '../../core/types.js';
-import { parseDieEvent } from '../../worker/containerEvents.js';
-import { containerCreateOptions } from '../../worker/dockerRuntime.js';
-import { probe } from '../../worker/healthChecks.js';
-import { filesystemOf } from '../../worker/hostCapacity.js';
-import { endReason, exitOutcome } from '../../worker/taskExit.js';
-import { TaskLocks } from '../../worker/taskLocks.js';
+import { containerCreateOptions } from '../../worker/engine/containerOptions.js';
+import { probe } from '../../worker/engine/healthChecks.js';
+import { filesystemOf } from '../../worker/host/hostCapacity.js';
+import { parseDieEvent } from '../../worker/tasks/containerEvents.js';
+import { endReason, exitOutcome } from '../../worker/tasks/taskExit.js';
+import { TaskLocks } from '../../worker/tasks/taskLocks.js';
 
 const spec: TaskSpec = {
   name: 'web',

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CpuUsage } from '../../worker/cpuUsage.js';
-import { HeartbeatWaker, HostMetricsSampler } from '../../worker/heartbeat.js';
+import { HeartbeatWaker, HostMetricsSampler } from '../../worker/control/heartbeat.js';
+import { CpuUsage } from '../../worker/host/cpuUsage.js';
 
 const STILL_ASLEEP = 'still asleep';
 const settlesFirst = (sleeping: Promise<void>, ms: number) =>

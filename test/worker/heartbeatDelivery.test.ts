@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createAwsClients } from '../../aws/clients.js';
 import { WorkerStore } from '../../aws/workerStore.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
-import { runHeartbeat } from '../../worker/heartbeat.js';
+import { runHeartbeat } from '../../worker/control/heartbeat.js';
 import { metrics } from '../core/schedulerFixtures.js';
 import { ensureEmulator, provisionTestControlPlane } from '../support/aws.js';
 

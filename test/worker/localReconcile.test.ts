@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startWorkerAgent } from '../../worker/agent.js';
-import { containerCreateOptions } from '../../worker/dockerRuntime.js';
+import { containerCreateOptions } from '../../worker/engine/containerOptions.js';
 import { startHarness, stateOf, TEST_IMAGE, type WorkerHarness, waitFor } from './support.js';
 
 describe('worker: local reconciliation and Docker events', { timeout: 120_000 }, () => {

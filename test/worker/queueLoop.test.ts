@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../../aws/clients.js';
-import { runQueueLoop } from '../../worker/queueLoop.js';
+import { runQueueLoop } from '../../worker/control/queueLoop.js';
 import { startHarness, stateOf, type WorkerHarness, waitFor } from './support.js';
 
 describe('worker: queue loop', { timeout: 90_000 }, () => {

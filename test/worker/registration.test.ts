@@ -5,9 +5,9 @@ import {
   registerWorker,
   registrationBody,
   registrationUrl,
-} from '../../worker/registration.js';
+} from '../../worker/control/registration.js';
+import { WORKER_VERSION } from '../../worker/control/version.js';
 import { backoffDelay } from '../../worker/timing.js';
-import { WORKER_VERSION } from '../../worker/version.js';
 
 const capacity = { cpuMillis: 2000, memoryBytes: 1024, diskBytes: 2048 };
 const answer = {

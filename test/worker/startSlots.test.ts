@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { StartSlots } from '../../worker/startSlots.js';
+import { StartSlots } from '../../worker/engine/startSlots.js';
 
 test('never more than the limit at once, all run in order, failures free their slot', async () => {
   const slots = new StartSlots(3);

@@ -11,7 +11,7 @@ import type { WorkerMessage } from '../../core/messages.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskRecord, TaskSpec } from '../../core/types.js';
 import { startWorkerAgent, type WorkerAgent, type WorkerAgentOptions } from '../../worker/agent.js';
-import { LABEL_TASK_ID, LABEL_WORKER } from '../../worker/dockerRuntime.js';
+import { LABEL_TASK_ID, LABEL_WORKER } from '../../worker/engine/containerOptions.js';
 import { ensureEmulator, provisionTestControlPlane, stopEmulator } from '../support/aws.js';
 
 export const TEST_IMAGE = 'cube-test/busybox:latest';

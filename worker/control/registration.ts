@@ -2,10 +2,10 @@
 // answer names the worker's id (derived from its name, so a restart keeps it), its queue and
 // the tables it writes to. Retried with backoff and jitter while the API cannot be reached.
 import { z } from 'zod';
-import type { RestartSettings } from '../core/restartPolicy.js';
-import type { Resources, WorkerRecord } from '../core/types.js';
+import type { RestartSettings } from '../../core/restartPolicy.js';
+import type { Resources, WorkerRecord } from '../../core/types.js';
+import { backoffDelay, sleep } from '../timing.js';
 import { type HttpPost, httpPost } from './httpPost.js';
-import { backoffDelay, sleep } from './timing.js';
 import { WORKER_VERSION } from './version.js';
 
 export interface RegistrationBody {

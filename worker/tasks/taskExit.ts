@@ -2,16 +2,16 @@
 // policy what comes next. The one place an end becomes a record: the run handler, the events
 // stream, the local reconciler and the health checks all come here. A planned restart is
 // written with the FAILED/COMPLETED move and carried out by a timer after its backoff.
-import { ConflictError } from '../core/errors.js';
+import { ConflictError } from '../../core/errors.js';
 import {
   decideRestart,
   type RestartCause,
   type RestartDecision,
   restartPatch,
-} from '../core/restartPolicy.js';
-import type { TaskRecord, TaskState } from '../core/types.js';
+} from '../../core/restartPolicy.js';
+import type { TaskRecord, TaskState } from '../../core/types.js';
+import type { ContainerExit } from '../engine/containerRuntime.js';
 import { forgetRunning } from './confirmedRunning.js';
-import type { ContainerExit } from './dockerRuntime.js';
 import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
 export interface ExitOutcome {

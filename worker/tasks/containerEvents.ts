@@ -1,9 +1,9 @@
 // Docker's events stream, so an exit is recorded the moment it happens rather than at the
 // next reconcile. The stream is reopened (from the last event seen) whenever it ends.
 import type Docker from 'dockerode';
-import { LABEL_ATTEMPT, LABEL_TASK_ID, LABEL_WORKER } from './dockerRuntime.js';
+import { LABEL_ATTEMPT, LABEL_TASK_ID, LABEL_WORKER } from '../engine/containerOptions.js';
+import { sleep } from '../timing.js';
 import { recordExit } from './taskExit.js';
-import { sleep } from './timing.js';
 import { CONTAINER_STATES, ownsAttempt, type WorkerContext } from './workerContext.js';
 
 export interface ContainerDied {

@@ -4,36 +4,23 @@
 // again (Docker's name uniqueness is the second guard).
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { TaskRecord } from '../core/types.js';
-import type { ContainerRuntime } from './containerRuntime.js';
+import type { TaskRecord } from '../../core/types.js';
+import {
+  containerCreateOptions,
+  DEFAULT_STOP_TIMEOUT_SECONDS,
+  LABEL_ATTEMPT,
+  LABEL_TASK_ID,
+  LABEL_WORKER,
+} from './containerOptions.js';
+import type {
+  ContainerExit,
+  ContainerRuntime,
+  CubeContainer,
+  ExecResult,
+} from './containerRuntime.js';
 import { StartSlots } from './startSlots.js';
 
-export const LABEL_TASK_ID = 'cube.task-id';
-export const LABEL_ATTEMPT = 'cube.attempt';
-export const LABEL_WORKER = 'cube.worker';
-
-export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 export const DEFAULT_PULL_TIMEOUT_MS = 120_000;
-
-/** A container this worker made, as its labels and Docker's state describe it. */
-export interface CubeContainer {
-  id: string;
-  taskId: string;
-  attempt: number;
-  /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
-  state: string;
-}
-
-/** How a container ended (or that it has not). */
-export interface ContainerExit {
-  running: boolean;
-  /** Created but never started (a crash between create and start). */
-  neverStarted: boolean;
-  exitCode: number;
-  oomKilled: boolean;
-  /** Docker's own error for a container that could not run (e.g. executable not found). */
-  error?: string;
-}
 
 export class ImageUnavailableError extends Error {
   override name = 'ImageUnavailableError';
@@ -56,81 +43,6 @@ const statusOf = (error: unknown) => (error as DockerError | undefined)?.statusC
 export function dockerErrorMessage(error: unknown): string {
   const e = error as DockerError;
   return e?.json?.message ?? e?.message ?? String(error);
-}
-
-export function containerName(taskId: string, attempt: number): string {
-  return `cube-${taskId}-${attempt}`;
-}
-
-/** Docker's create options for one attempt of a task: a pure function of the record. */
-export function containerCreateOptions(
-  task: TaskRecord,
-  workerId: string,
-): Docker.ContainerCreateOptions {
-  const { spec } = task;
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostPort: string }[]> = {};
-  for (const port of spec.ports) {
-    const key = `${port.container}/${port.protocol}`;
-    exposed[key] = {};
-    // Bindings mean nothing with host networking (the container port is the host port)
-    // and nothing without a network.
-    if (spec.network === 'bridge') {
-      bindings[key] = [{ HostPort: port.host === undefined ? '' : String(port.host) }];
-    }
-  }
-  return {
-    name: containerName(task.id, task.attempt),
-    Image: spec.image,
-    ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
-    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-    // The task's own labels first, so they cannot overwrite the ones Cube relies on.
-    Labels: {
-      ...spec.labels,
-      [LABEL_TASK_ID]: task.id,
-      [LABEL_ATTEMPT]: String(task.attempt),
-      [LABEL_WORKER]: workerId,
-    },
-    ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
-    // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
-    StopSignal: spec.stopSignal ?? 'SIGTERM',
-    StopTimeout: stopTimeoutOf(task),
-    ...(spec.user ? { User: spec.user } : {}),
-    HostConfig: {
-      NetworkMode: spec.network,
-      // Never privileged unless the spec says so (the control plane refuses that unless allowed).
-      Privileged: spec.privileged === true,
-      ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true } : {}),
-      ...(spec.capDrop?.length ? { CapDrop: spec.capDrop } : {}),
-      ...(spec.mounts?.length
-        ? {
-            Mounts: spec.mounts.map((m) => ({
-              Type: m.type,
-              Target: m.target,
-              ReadOnly: m.readOnly,
-              // tmpfs has no source; Docker takes an empty one.
-              Source: m.source ?? '',
-            })),
-          }
-        : {}),
-      ...(spec.resources.cpuMillis > 0 ? { NanoCpus: spec.resources.cpuMillis * 1e6 } : {}),
-      ...(spec.resources.memoryBytes > 0 ? { Memory: spec.resources.memoryBytes } : {}),
-      ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
-    },
-  };
-}
-
-/** The task's stop timeout in whole seconds (Docker takes integers; round up, never less). */
-export function stopTimeoutOf(task: Pick<TaskRecord, 'spec'>): number {
-  const seconds = task.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
-  return Math.max(0, Math.ceil(seconds));
-}
-
-/** What a command run inside a container gave back. */
-export interface ExecResult {
-  /** Undefined when it did not finish within the timeout. */
-  exitCode: number | undefined;
-  output: string;
 }
 
 export interface DockerRuntimeOptions {

@@ -1,14 +1,21 @@
 // What every task handler of the worker needs: who it is, where records live, its Docker
 // runtime, the per-task locks of this process, and the timers and probes it keeps per task.
-import type { Queues } from '../aws/queues.js';
-import type { TaskStore } from '../aws/taskStore.js';
-import type { WorkerStore } from '../aws/workerStore.js';
-import type { RestartSettings } from '../core/restartPolicy.js';
-import type { TaskRecord, TaskState } from '../core/types.js';
-import type { ContainerRuntime } from './containerRuntime.js';
-import type { HealthMonitors } from './healthMonitor.js';
+import type { Queues } from '../../aws/queues.js';
+import type { TaskStore } from '../../aws/taskStore.js';
+import type { WorkerStore } from '../../aws/workerStore.js';
+import type { RestartSettings } from '../../core/restartPolicy.js';
+import type { TaskRecord, TaskState } from '../../core/types.js';
+import type { ContainerRuntime } from '../engine/containerRuntime.js';
 import type { RestartTimers } from './restartTimers.js';
 import type { TaskLocks } from './taskLocks.js';
+
+/** What task handlers ask of the health probes; declared here so the context needs no import of them. */
+export interface HealthProbes {
+  /** Starts probing the task's attempt if it has a health check and is not probed yet. */
+  ensure(task: TaskRecord, containerId: string): void;
+  stop(taskId: string): void;
+  stopAll(): void;
+}
 
 export interface WorkerContext {
   workerId: string;
@@ -23,8 +30,8 @@ export interface WorkerContext {
   locks: TaskLocks;
   /** Planned restarts of this worker's tasks, each carried out when due. */
   restarts: RestartTimers;
-  /** Health probes of this worker's RUNNING tasks. */
-  health: HealthMonitors;
+  /** Health probes of this worker's RUNNING tasks (tasks/healthMonitor.ts). */
+  health: HealthProbes;
   log: (line: string) => void;
 }
 

@@ -1,8 +1,12 @@
 // A container runtime that only pretends: containers are entries in a map that "run" until
 // stopped. For the 2,000-worker scale benchmark (no Docker); never used by the daemon.
-import type { TaskRecord } from '../core/types.js';
-import type { ContainerRuntime } from './containerRuntime.js';
-import type { ContainerExit, CubeContainer, ExecResult } from './dockerRuntime.js';
+import type { TaskRecord } from '../../core/types.js';
+import type {
+  ContainerExit,
+  ContainerRuntime,
+  CubeContainer,
+  ExecResult,
+} from './containerRuntime.js';
 
 export class SimulatedRuntime implements ContainerRuntime {
   private readonly containers = new Map<string, CubeContainer>();

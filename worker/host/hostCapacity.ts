@@ -3,13 +3,13 @@
 import { statfs } from 'node:fs/promises';
 import type Docker from 'dockerode';
 // systeminformation's modules one by one, not its index (which loads all 20 of them): the
-// worker needs cpu and memory only (types: worker/systeminformation.d.ts). The disk comes
+// worker needs cpu and memory only (types: worker/host/systeminformation.d.ts). The disk comes
 // from statfs(2) on Docker's data root: systeminformation's fsSize runs `cat /proc/mounts`
 // synchronously and `df` on every call, which blocked each busy worker's event loop for
 // tens of ms every heartbeat (a CPU profile under bench:throughput: a third of its time).
 import { cpu } from 'systeminformation/lib/cpu.js';
 import { mem } from 'systeminformation/lib/memory.js';
-import type { Resources } from '../core/types.js';
+import type { Resources } from '../../core/types.js';
 
 export interface FilesystemSize {
   totalBytes: number;

@@ -7,12 +7,12 @@
 // because STOPPING is never undone for an attempt (core's state machine: a task leaves STOPPING
 // only to end, or to be placed again as a new attempt), and the write that follows is
 // conditional on its version, so a conflict reads the record before anything is recorded.
-import { applyDueRestart } from '../aws/restarts.js';
-import { ConflictError } from '../core/errors.js';
-import type { ReceivedWorkerMessage } from '../core/messages.js';
-import type { TaskRecord } from '../core/types.js';
+import { applyDueRestart } from '../../aws/restarts.js';
+import { ConflictError } from '../../core/errors.js';
+import type { ReceivedWorkerMessage } from '../../core/messages.js';
+import type { TaskRecord } from '../../core/types.js';
+import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { forgetRunning } from './confirmedRunning.js';
-import { stopTimeoutOf } from './dockerRuntime.js';
 import {
   carriedOrRead,
   MAX_CONFLICT_RETRIES,

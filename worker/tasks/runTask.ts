@@ -4,11 +4,12 @@
 // task and attempt is adopted instead of creating another. The claim (SCHEDULED -> STARTING)
 // starts from the record the message carries, if any: the write is conditional on its
 // version, so it succeeds only while that copy is the record, and a conflict reads the record.
-import { ConflictError } from '../core/errors.js';
-import type { ReceivedWorkerMessage } from '../core/messages.js';
-import type { TaskRecord } from '../core/types.js';
+import { ConflictError } from '../../core/errors.js';
+import type { ReceivedWorkerMessage } from '../../core/messages.js';
+import type { TaskRecord } from '../../core/types.js';
+import { stopTimeoutOf } from '../engine/containerOptions.js';
+import { dockerErrorMessage, ImageUnavailableError } from '../engine/dockerRuntime.js';
 import { confirmRunning } from './confirmedRunning.js';
-import { dockerErrorMessage, ImageUnavailableError, stopTimeoutOf } from './dockerRuntime.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
 import {

@@ -1,7 +1,6 @@
 // What the worker needs from a container engine. DockerRuntime is the real one;
 // SimulatedRuntime only pretends, so a benchmark can run thousands of workers in one process.
-import type { TaskRecord } from '../core/types.js';
-import type { ContainerExit, CubeContainer, ExecResult } from './dockerRuntime.js';
+import type { TaskRecord } from '../../core/types.js';
 
 export interface ContainerRuntime {
   /** Every container of this worker, running or not. */
@@ -17,4 +16,31 @@ export interface ContainerRuntime {
   stopAndRemove(containerId: string, timeoutSeconds?: number): Promise<void>;
   ipAddress(containerId: string): Promise<string | undefined>;
   exec(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+}
+
+/** A container this worker made, as its labels and Docker's state describe it. */
+export interface CubeContainer {
+  id: string;
+  taskId: string;
+  attempt: number;
+  /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
+  state: string;
+}
+
+/** How a container ended (or that it has not). */
+export interface ContainerExit {
+  running: boolean;
+  /** Created but never started (a crash between create and start). */
+  neverStarted: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  /** Docker's own error for a container that could not run (e.g. executable not found). */
+  error?: string;
+}
+
+/** What a command run inside a container gave back. */
+export interface ExecResult {
+  /** Undefined when it did not finish within the timeout. */
+  exitCode: number | undefined;
+  output: string;
 }

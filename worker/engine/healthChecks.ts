@@ -2,7 +2,7 @@
 // container (exit 0 is healthy). The worker reaches an HTTP check on loopback for host
 // networking and on the container's IP on a bridge; a container without a network is probed
 // from inside, with the image's wget.
-import type { HealthCheckSpec, TaskRecord } from '../core/types.js';
+import type { HealthCheckSpec, TaskRecord } from '../../core/types.js';
 import type { DockerRuntime } from './dockerRuntime.js';
 
 export interface ProbeResult {

@@ -7,12 +7,12 @@
 // it is noticed within seconds. An idle worker costs 1 write a minute instead of 20.
 import { loadavg } from 'node:os';
 import { mem } from 'systeminformation/lib/memory.js';
-import type { WorkerStore } from '../aws/workerStore.js';
-import { ConflictError } from '../core/errors.js';
-import type { WorkerMetrics } from '../core/types.js';
-import { CpuUsage } from './cpuUsage.js';
-import { type FilesystemSize, filesystemOf } from './hostCapacity.js';
-import { backoffDelay, sleep, withTimeout } from './timing.js';
+import type { WorkerStore } from '../../aws/workerStore.js';
+import { ConflictError } from '../../core/errors.js';
+import type { WorkerMetrics } from '../../core/types.js';
+import { CpuUsage } from '../host/cpuUsage.js';
+import { type FilesystemSize, filesystemOf } from '../host/hostCapacity.js';
+import { backoffDelay, sleep, withTimeout } from '../timing.js';
 
 /** systeminformation can be slow; a slow sample reuses the last value instead of waiting. */
 const SAMPLE_TIMEOUT_MS = 1500;

@@ -1,7 +1,7 @@
 // One timer per task with a planned restart, fired when the restart is due. Timers live only
 // in this process: a worker that stops cancels them, and the reconciler (or this worker's next
 // start, see adoptPlannedRestarts) carries out what they would have done.
-import { backoffDelay } from './timing.js';
+import { backoffDelay } from '../timing.js';
 
 export class RestartTimers {
   private readonly timers = new Map<string, NodeJS.Timeout>();

@@ -2,7 +2,7 @@
 // decides how): in place, the new attempt is started here at once, without a run message;
 // otherwise the task goes back to PENDING for the scheduler. Both the backoff timer and a
 // finished drain come here.
-import { applyDueRestart } from '../aws/restarts.js';
+import { applyDueRestart } from '../../aws/restarts.js';
 import { runTaskLocked } from './runTask.js';
 import type { WorkerContext } from './workerContext.js';
 

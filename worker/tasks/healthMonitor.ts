@@ -3,20 +3,25 @@
 // after `retries` failures in a row once the start period is over (failures inside it do not
 // count; a pass ends it early, as Docker does). An unhealthy task is stopped gracefully and
 // recorded FAILED with cause `unhealthy`, so its restart policy decides what comes next.
-import { ConflictError } from '../core/errors.js';
-import type { HealthCheckSpec, HealthStatus, TaskHealth, TaskRecord } from '../core/types.js';
-import { stopTimeoutOf } from './dockerRuntime.js';
-import { probe } from './healthChecks.js';
+import { ConflictError } from '../../core/errors.js';
+import type { HealthCheckSpec, HealthStatus, TaskHealth, TaskRecord } from '../../core/types.js';
+import { stopTimeoutOf } from '../engine/containerOptions.js';
+import { probe } from '../engine/healthChecks.js';
+import { sleep } from '../timing.js';
 import { recordEnd } from './taskExit.js';
-import { sleep } from './timing.js';
-import { MAX_CONFLICT_RETRIES, ownsAttempt, type WorkerContext } from './workerContext.js';
+import {
+  type HealthProbes,
+  MAX_CONFLICT_RETRIES,
+  ownsAttempt,
+  type WorkerContext,
+} from './workerContext.js';
 
 interface Watch {
   attempt: number;
   controller: AbortController;
 }
 
-export class HealthMonitors {
+export class HealthMonitors implements HealthProbes {
   private readonly watches = new Map<string, Watch>();
   private closed = false;
 

@@ -10,15 +10,15 @@
 // request instead of one (Lambda's SQS batching window makes the same trade). An idle worker
 // is long-polling when a message comes and gets it at once; only the rest of a burst waits.
 import type { Message } from '@aws-sdk/client-sqs';
-import type { Queues } from '../aws/queues.js';
+import type { Queues } from '../../aws/queues.js';
 import {
   MalformedMessageError,
   parseWorkerMessage,
   RECORD_ATTRIBUTE,
   type ReceivedWorkerMessage,
   recordFromAttribute,
-} from '../core/messages.js';
-import { backoffDelay, sleep } from './timing.js';
+} from '../../core/messages.js';
+import { backoffDelay, sleep } from '../timing.js';
 
 export interface QueueLoopOptions {
   queues: Pick<Queues, 'receive' | 'deleteBatch'>;

@@ -7,14 +7,15 @@
 // record read only for a container not yet seen running under its record, or one that ended
 // or vanished; lost run and stop messages are re-sent by the control plane's reconciler. An
 // idle worker's periodic pass costs no AWS request at all (it used to Query 4 states).
-import { ConflictError } from '../core/errors.js';
-import type { TaskRecord } from '../core/types.js';
-import { confirmedKey, confirmedOf, setConfirmed } from './confirmedRunning.js';
-import { type CubeContainer, stopTimeoutOf } from './dockerRuntime.js';
-import { runTaskLocked } from './runTask.js';
-import { stopTaskLocked } from './stopTask.js';
-import { recordEnd, recordExit } from './taskExit.js';
-import { CONTAINER_STATES, ownsAttempt, type WorkerContext } from './workerContext.js';
+import { ConflictError } from '../../core/errors.js';
+import type { TaskRecord } from '../../core/types.js';
+import { stopTimeoutOf } from '../engine/containerOptions.js';
+import type { CubeContainer } from '../engine/containerRuntime.js';
+import { confirmedKey, confirmedOf, setConfirmed } from '../tasks/confirmedRunning.js';
+import { runTaskLocked } from '../tasks/runTask.js';
+import { stopTaskLocked } from '../tasks/stopTask.js';
+import { recordEnd, recordExit } from '../tasks/taskExit.js';
+import { CONTAINER_STATES, ownsAttempt, type WorkerContext } from '../tasks/workerContext.js';
 
 export interface LocalReconcileReport {
   orphansRemoved: number;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 function readVersion(): string {
   try {
-    const url = new URL('../package.json', import.meta.url);
+    const url = new URL('../../package.json', import.meta.url);
     const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {

@@ -1,0 +1,78 @@
+// What a task's container is made of: its name, Cube's labels and Docker's create options, as
+// pure functions of the task record, shared by the runtime and by whoever reads containers back.
+import type Docker from 'dockerode';
+import type { TaskRecord } from '../../core/types.js';
+
+export const LABEL_TASK_ID = 'cube.task-id';
+export const LABEL_ATTEMPT = 'cube.attempt';
+export const LABEL_WORKER = 'cube.worker';
+
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+export function containerName(taskId: string, attempt: number): string {
+  return `cube-${taskId}-${attempt}`;
+}
+
+/** Docker's create options for one attempt of a task: a pure function of the record. */
+export function containerCreateOptions(
+  task: TaskRecord,
+  workerId: string,
+): Docker.ContainerCreateOptions {
+  const { spec } = task;
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostPort: string }[]> = {};
+  for (const port of spec.ports) {
+    const key = `${port.container}/${port.protocol}`;
+    exposed[key] = {};
+    // Bindings mean nothing with host networking (the container port is the host port)
+    // and nothing without a network.
+    if (spec.network === 'bridge') {
+      bindings[key] = [{ HostPort: port.host === undefined ? '' : String(port.host) }];
+    }
+  }
+  return {
+    name: containerName(task.id, task.attempt),
+    Image: spec.image,
+    ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    // The task's own labels first, so they cannot overwrite the ones Cube relies on.
+    Labels: {
+      ...spec.labels,
+      [LABEL_TASK_ID]: task.id,
+      [LABEL_ATTEMPT]: String(task.attempt),
+      [LABEL_WORKER]: workerId,
+    },
+    ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
+    // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
+    StopSignal: spec.stopSignal ?? 'SIGTERM',
+    StopTimeout: stopTimeoutOf(task),
+    ...(spec.user ? { User: spec.user } : {}),
+    HostConfig: {
+      NetworkMode: spec.network,
+      // Never privileged unless the spec says so (the control plane refuses that unless allowed).
+      Privileged: spec.privileged === true,
+      ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true } : {}),
+      ...(spec.capDrop?.length ? { CapDrop: spec.capDrop } : {}),
+      ...(spec.mounts?.length
+        ? {
+            Mounts: spec.mounts.map((m) => ({
+              Type: m.type,
+              Target: m.target,
+              ReadOnly: m.readOnly,
+              // tmpfs has no source; Docker takes an empty one.
+              Source: m.source ?? '',
+            })),
+          }
+        : {}),
+      ...(spec.resources.cpuMillis > 0 ? { NanoCpus: spec.resources.cpuMillis * 1e6 } : {}),
+      ...(spec.resources.memoryBytes > 0 ? { Memory: spec.resources.memoryBytes } : {}),
+      ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
+    },
+  };
+}
+
+/** The task's stop timeout in whole seconds (Docker takes integers; round up, never less). */
+export function stopTimeoutOf(task: Pick<TaskRecord, 'spec'>): number {
+  const seconds = task.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  return Math.max(0, Math.ceil(seconds));
+}
