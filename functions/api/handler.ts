@@ -13,7 +13,7 @@ import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
 import { cordonNode, drainNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
-import { type ApiRoute, routeNotFound, toRouterRoutes } from './routeTable.js';
+import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
 import { dryRunSchedule } from './schedule.js';
 import { getTask, listTasks, stopTask, submitTask, TaskIdParams, TaskListQuery } from './tasks.js';
 import { createToken, listTokens, revokeToken, TokenCreateInput, TokenIdParams } from './tokens.js';
@@ -167,7 +167,7 @@ export const handler = middy<
 >()
   .use(jsonErrors())
   .use(bodyLimit())
-  .use(bearerAuth(apiTokens))
+  .use(bearerAuth(apiTokens, isPublicRequest(apiRoutes)))
   .use(schedulerPlugins())
   .handler(
     httpRouterHandler({

@@ -55,10 +55,11 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
       schemas[route.body.name] = jsonSchema(route.body.schema);
     }
     const scopes = routeScopes(route);
+    const open = route.scopes === 'public';
     const errorStatuses = new Set([
       400,
-      401,
-      ...(route.scopes === 'any' ? [] : [403]),
+      ...(open ? [] : [401]),
+      ...(typeof route.scopes === 'string' ? [] : [403]),
       ...(route.body ? [413] : []),
       ...(route.errors ?? []),
     ]);
@@ -75,8 +76,9 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
     paths[route.path]![route.method.toLowerCase()] = {
       operationId: route.operationId,
       summary: route.summary,
-      description: `Scopes: ${scopes.join(', ')}.`,
-      security: [{ bearerAuth: scopes }],
+      description: open ? 'Public: no token needed.' : `Scopes: ${scopes.join(', ')}.`,
+      // An empty list: no token needed (OpenAPI 3.1, Security Requirement Object).
+      security: open ? [] : [{ bearerAuth: scopes }],
       'x-cube-scopes': scopes,
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(route.body
@@ -98,8 +100,10 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
       title: 'Cube API',
       version: 'v1',
       description:
-        'The control plane of Cube. Every route takes `Authorization: Bearer <token>`; ' +
-        'a token has one scope (admin, submit, read or worker) and admin may call every route.',
+        'The control plane of Cube. Every route but this document takes ' +
+        '`Authorization: Bearer <token>`; a token has one scope (admin, submit, read or ' +
+        'worker) and admin may call every route. A path called with a method it does not ' +
+        'take answers 405 with an `Allow` header listing the methods it does take.',
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -117,8 +121,8 @@ export function openApiRoute(routes: () => readonly ApiRoute[]): ApiRoute {
     method: 'GET',
     path: '/v1/openapi.json',
     operationId: 'getOpenApiDocument',
-    summary: 'This OpenAPI 3.1 document',
-    scopes: 'any',
+    summary: 'This OpenAPI 3.1 document (public: it holds no secret)',
+    scopes: 'public',
     responses: { 200: 'The document' },
     handler: async () => {
       document ??= JSON.stringify(buildOpenApiDocument(routes()));

@@ -30,8 +30,11 @@ export interface ApiRoute {
   path: string;
   operationId: string;
   summary: string;
-  /** Scopes that may call it besides admin (which always may); `any`: every valid token. */
-  scopes: readonly Exclude<TokenScope, 'admin'>[] | 'any';
+  /**
+   * Scopes that may call it besides admin (which always may); `any`: every valid token;
+   * `public`: anyone, with or without a token (only for what holds no secret).
+   */
+  scopes: readonly Exclude<TokenScope, 'admin'>[] | 'any' | 'public';
   /** Path parameters, decoded; required when the path has any. */
   params?: z.ZodObject;
   /** Query parameters; a route without this schema takes none. */
@@ -47,7 +50,18 @@ export interface ApiRoute {
 
 /** The scopes allowed to call a route, admin included, as the document lists them. */
 export const routeScopes = (route: ApiRoute): TokenScope[] =>
-  route.scopes === 'any' ? ['admin', 'submit', 'read', 'worker'] : ['admin', ...route.scopes];
+  typeof route.scopes === 'string'
+    ? ['admin', 'submit', 'read', 'worker']
+    : ['admin', ...route.scopes];
+
+/** For bearerAuth: whether a request is for a public route (answered without a token). */
+export function isPublicRequest(routes: readonly ApiRoute[]) {
+  const open = new Set(
+    routes.filter((r) => r.scopes === 'public').map((r) => `${r.method} ${r.path}`),
+  );
+  return (event: APIGatewayProxyEventV2): boolean =>
+    open.has(`${event.requestContext?.http?.method} ${event.requestContext?.http?.path}`);
+}
 
 /** The first issue as a ValidationError naming the field and rule (`where` at the root). */
 function firstIssue(error: z.ZodError, where: 'body' | 'query' | 'path'): ValidationError {
@@ -100,7 +114,7 @@ function parseBody(route: ApiRoute, event: APIGatewayProxyEventV2): unknown {
 /** Scope first (403 before 400), then path, query and body; the handler sees them checked. */
 export function guardRoute(route: ApiRoute): RouteHandler {
   return async (event, context) => {
-    if (route.scopes !== 'any') requireScope(context, route.scopes);
+    if (typeof route.scopes !== 'string') requireScope(context, route.scopes);
     const params: Record<string, string> = {};
     for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
       if (value !== undefined) params[name] = decodePathParameter(name, value);
@@ -141,16 +155,24 @@ export function toRouterRoutes(
   }));
 }
 
-/** For @middy/http-router: 405 naming the methods a known path takes, else 404. */
+/**
+ * For @middy/http-router: 405 naming the methods a known path takes, in the message and in
+ * the `Allow` header (RFC 9110), else 404.
+ */
 export function routeNotFound(routes: readonly ApiRoute[]) {
   const patterns = routes.map((route) => ({ route, pattern: pathPattern(route.path) }));
   return ({ method, path }: { method: string; path: string }): never => {
-    const allowed = patterns.filter((p) => p.pattern.test(path)).map((p) => p.route.method);
-    if (allowed.length > 0) {
+    const allowed = [
+      ...new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.route.method)),
+    ];
+    // A method the path takes but the router did not match (a trailing slash on a static
+    // path, say) is a path that does not exist, not a wrong method.
+    if (allowed.length > 0 && !allowed.includes(method as HttpMethod)) {
       throw new HttpError(
         405,
         'METHOD_NOT_ALLOWED',
-        `method: ${method.slice(0, 16)} is not allowed here; use ${[...new Set(allowed)].join(' or ')}`,
+        `method: ${method.slice(0, 16)} is not allowed here; use ${allowed.join(' or ')}`,
+        { allow: allowed.join(', ') },
       );
     }
     throw new HttpError(404, 'NOT_FOUND', 'path: no such route; see GET /v1/openapi.json');

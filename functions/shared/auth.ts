@@ -10,9 +10,12 @@ export type AuthedContext = Context & { principal?: TokenRecord };
 
 export function bearerAuth(
   tokens: TokenCache,
+  /** Requests served without a token (the API document: it holds no secret). */
+  isPublic: (event: APIGatewayProxyEventV2) => boolean = () => false,
 ): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, AuthedContext> {
   return {
     before: async (request) => {
+      if (isPublic(request.event)) return;
       const header =
         request.event.headers?.authorization ?? request.event.headers?.Authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -16,15 +16,21 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Headers the answer must carry, e.g. `Allow` on a 405 (RFC 9110). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
-export function jsonResponse(status: number, body: unknown): APIGatewayProxyResultV2 {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResultV2 {
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/json' },
+    headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   };
 }
@@ -66,7 +72,11 @@ export function jsonErrors(
     onError: async (request) => {
       const http = toHttpError(request.error);
       if (http.status >= 500) log(request.error);
-      request.response = jsonResponse(http.status, { error: http.code, message: http.message });
+      request.response = jsonResponse(
+        http.status,
+        { error: http.code, message: http.message },
+        http.headers,
+      );
     },
   };
 }

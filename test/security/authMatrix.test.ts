@@ -1,7 +1,8 @@
 // Every route the served OpenAPI document lists, called with no token, a malformed one, an
 // unknown one, a revoked one, an expired one and one of each scope, against a live `cube up`.
 // A token outside the route's scopes gets 403 whatever else is wrong with the request; a
-// token inside them gets the route's success status for a well-formed request.
+// token inside them gets the route's success status for a well-formed request. A public
+// route (the document itself) answers everyone, with or without a token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TokenScope } from '../../core/types.js';
@@ -88,7 +89,8 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
     assert.equal(worker.status, 201, worker.text);
     workerName = (worker.json as { worker: { name: string } }).worker.name;
 
-    operations = (await fetchOperations(cluster.apiUrl, admin)).operations;
+    // Fetched without a token: the document is public.
+    operations = (await fetchOperations(cluster.apiUrl)).operations;
     await new Promise((r) => setTimeout(r, 1200));
   });
 
@@ -116,6 +118,39 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
     for (const op of operations) {
       assert.ok(op.scopes.includes('admin'), `${op.operationId}: admin may call every route`);
     }
+    const open = operations.filter((op) => op.public).map((op) => `${op.method} ${op.path}`);
+    assert.deepEqual(open, ['GET /v1/openapi.json'], 'only the document is public');
+  });
+
+  test('the public document answers without a token and whatever the header holds', async () => {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { authorization: 'Bearer nonsense' },
+      { authorization: `Bearer ${tokens.revoked}` },
+      { authorization: `Basic ${cluster.token}` },
+    ]) {
+      const answer = await call(cluster.apiUrl, 'GET', '/v1/openapi.json', { headers });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal((answer.json as { openapi: string }).openapi, '3.1.0');
+    }
+  });
+
+  test('a path called with a method it does not take answers 405 with Allow', async () => {
+    const byPath = new Map<string, string[]>();
+    for (const op of operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op.method]);
+    for (const [path, methods] of byPath) {
+      const url = `${cluster.apiUrl}${fillPath(path, pathValue(path))}`;
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        if (methods.includes(method)) continue;
+        const answer = await fetch(url, {
+          method,
+          headers: { authorization: `Bearer ${cluster.token}` },
+        });
+        assert.equal(answer.status, 405, `${method} ${path}: ${await answer.text()}`);
+        const allow = (answer.headers.get('allow') ?? '').split(/,\s*/).sort();
+        assert.deepEqual(allow, [...methods].sort(), `${method} ${path}: Allow`);
+      }
+    }
   });
 
   for (const [who, expected] of [
@@ -136,7 +171,7 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
               : who === 'an expired token'
                 ? tokens.expired
                 : undefined;
-      for (const op of operations) {
+      for (const op of operations.filter((o) => !o.public)) {
         const answer =
           who === 'a malformed header'
             ? await call(cluster.apiUrl, op.method, fillPath(op.path, pathValue(op.path)), {

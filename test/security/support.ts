@@ -67,6 +67,8 @@ export interface OpenApiOperation {
   path: string;
   operationId: string;
   scopes: TokenScope[];
+  /** Served without a token (`security: []`). */
+  public: boolean;
   pathParams: string[];
   bodyRef?: string;
 }
@@ -79,6 +81,7 @@ interface OpenApiDocument {
       {
         operationId: string;
         'x-cube-scopes': TokenScope[];
+        security?: unknown[];
         parameters?: { name: string; in: string }[];
         requestBody?: { content: { 'application/json': { schema: { $ref: string } } } };
       }
@@ -87,11 +90,12 @@ interface OpenApiDocument {
   components: { schemas: Record<string, unknown> };
 }
 
+/** The served document (public: `token` is optional) and its operations. */
 export async function fetchOperations(
   apiUrl: string,
-  token: string,
+  token?: string,
 ): Promise<{ document: OpenApiDocument; operations: OpenApiOperation[] }> {
-  const answer = await call(apiUrl, 'GET', '/v1/openapi.json', { token });
+  const answer = await call(apiUrl, 'GET', '/v1/openapi.json', token ? { token } : {});
   if (answer.status !== 200) throw new Error(`openapi.json: ${answer.status} ${answer.text}`);
   const document = answer.json as OpenApiDocument;
   const operations: OpenApiOperation[] = [];
@@ -103,6 +107,7 @@ export async function fetchOperations(
         path,
         operationId: op.operationId,
         scopes: op['x-cube-scopes'],
+        public: op.security?.length === 0,
         pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
         ...(ref ? { bodyRef: ref.split('/').pop()! } : {}),
       });

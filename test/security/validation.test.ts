@@ -230,7 +230,13 @@ describe('the route guard', () => {
     const notFound = routeNotFound(apiRoutes);
     assert.throws(
       () => notFound({ method: 'PUT', path: '/v1/tasks/abc' }),
-      (e: unknown) => (e as HttpError).status === 405,
+      (e: unknown) =>
+        (e as HttpError).status === 405 && (e as HttpError).headers.allow === 'GET, DELETE',
+    );
+    // A method the path takes, on a path the router did not match (a trailing slash): 404.
+    assert.throws(
+      () => notFound({ method: 'GET', path: '/v1/openapi.json/' }),
+      (e: unknown) => (e as HttpError).status === 404,
     );
     assert.throws(
       () => notFound({ method: 'GET', path: '/v1/nothing' }),
@@ -253,7 +259,17 @@ describe('the OpenAPI document', () => {
       assert.ok(op, `${route.method} ${route.path}`);
       assert.deepEqual(
         op['x-cube-scopes'],
-        route.scopes === 'any' ? ['admin', 'submit', 'read', 'worker'] : ['admin', ...route.scopes],
+        typeof route.scopes === 'string'
+          ? ['admin', 'submit', 'read', 'worker']
+          : ['admin', ...route.scopes],
+      );
+      assert.deepEqual(
+        op.security,
+        route.scopes === 'public' ? [] : [{ bearerAuth: op['x-cube-scopes'] }],
+      );
+      assert.equal(
+        (op.responses as Record<string, unknown>)['401'] !== undefined,
+        route.scopes !== 'public',
       );
       const names = ((op.parameters ?? []) as { name: string; in: string }[])
         .filter((p) => p.in === 'path')
@@ -264,7 +280,6 @@ describe('the OpenAPI document', () => {
         route.path,
       );
       assert.equal(op.requestBody !== undefined, route.body !== undefined);
-      assert.ok((op.responses as Record<string, unknown>)['401']);
     }
   });
 
