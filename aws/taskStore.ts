@@ -123,6 +123,39 @@ export class TaskStore {
 
   /** Writes a computed transition (exposed so callers can inspect it first). */
   async write(transition: Transition): Promise<void> {
+    try {
+      await this.writeOnce(transition);
+    } catch (error) {
+      // A release needs its worker's item; one whose worker record vanished (removed, expired)
+      // has nothing left to release, and the task must still move on (LOST, rescheduled).
+      const vanished = await this.vanishedReleases(transition, error);
+      if (vanished.length === 0) throw error;
+      await this.writeOnce({
+        ...transition,
+        capacity: transition.capacity.filter((c) => !vanished.includes(c)),
+      });
+    }
+  }
+
+  private async vanishedReleases(transition: Transition, error: unknown) {
+    if (!(error instanceof ConflictError)) return [];
+    const releases = transition.capacity.filter((c) => c.kind === 'release');
+    const gone = [];
+    for (const change of releases) {
+      const { Item } = await this.ddb.send(
+        new GetCommand({
+          TableName: this.config.workersTable,
+          Key: { id: change.workerId },
+          ProjectionExpression: 'id',
+          ConsistentRead: true,
+        }),
+      );
+      if (!Item) gone.push(change);
+    }
+    return gone;
+  }
+
+  private async writeOnce(transition: Transition): Promise<void> {
     const { before, after, event, capacity } = transition;
     const items: NonNullable<
       ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']

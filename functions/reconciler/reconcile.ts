@@ -66,6 +66,8 @@ export interface ReconcileReport {
   runResent: number;
   stopResent: number;
   pendingNudged: number;
+  /** Items (or whole reads) that threw this sweep: logged, counted, skipped. */
+  failed: number;
 }
 
 export interface ReconcileOptions {
@@ -89,7 +91,11 @@ export async function reconcile(
     runResent: 0,
     stopResent: 0,
     pendingNudged: 0,
+    failed: 0,
   };
+  // Only a failed read of the workers throws out of the sweep: without it no DOWN decision can
+  // be made. Everything after is isolated per item, so one bad item never blinds the rest.
+  const isolated = isolate(report);
   const reading = Date.now();
   const listed = await deps.workers.list();
   const readMs = Date.now() - reading;
@@ -103,64 +109,117 @@ export async function reconcile(
     (w) => w.state === 'DOWN' && w.allocated.tasks > 0,
   );
   const full = downWithTasks || now.getTime() - lastFullSweep >= FULL_SWEEP_MS;
-  const resendMs = deps.config.scheduledResendMs;
-  const scheduledUpTo = full ? undefined : scheduledWorthReading(workers.values(), now, resendMs);
+  const scheduledUpTo = full
+    ? undefined
+    : scheduledWorthReading(workers.values(), now, deps.config.scheduledResendMs);
   const unsettled = [
-    ...(await deps.tasks.listBriefByState(['SCHEDULED'], scheduledUpTo)),
-    ...(await deps.tasks.listBriefByState(['STOPPING'])),
+    ...((await isolated('reading SCHEDULED tasks', () =>
+      deps.tasks.listBriefByState(['SCHEDULED'], scheduledUpTo),
+    )) ?? []),
+    ...((await isolated('reading STOPPING tasks', () =>
+      deps.tasks.listBriefByState(['STOPPING']),
+    )) ?? []),
   ];
   if (mayMarkDown) {
     await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
   }
-  const held = full
-    ? [...unsettled, ...(await deps.tasks.listBriefByState(['STARTING', 'RUNNING']))]
-    : unsettled;
-  if (full) lastFullSweep = now.getTime();
-  for (const task of held) {
-    const worker = task.workerId ? workers.get(task.workerId) : undefined;
-    if (!worker || worker.state === 'DOWN') {
-      const record = await stillAsBriefed(deps, task);
-      if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
-    } else if (
-      task.state === 'SCHEDULED' &&
-      runMessageOverdue(task.scheduledAt, worker, now, resendMs)
-    ) {
-      const record = await stillAsBriefed(deps, task);
-      if (!record) continue;
-      await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', record);
-      report.runResent++;
-    } else if (
-      task.state === 'STOPPING' &&
-      stopMessageOverdue(task.updatedAt, worker, now, resendMs, stopTimeoutMs(task))
-    ) {
-      const record = await stillAsBriefed(deps, task);
-      if (!record) continue;
-      await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', record);
-      report.stopResent++;
+  let held = unsettled;
+  if (full) {
+    const running = await isolated('reading STARTING and RUNNING tasks', () =>
+      deps.tasks.listBriefByState(['STARTING', 'RUNNING']),
+    );
+    // A failed read leaves the full sweep due: the next sweep tries again.
+    if (running) {
+      held = [...unsettled, ...running];
+      lastFullSweep = now.getTime();
     }
   }
-
-  const due = await deps.tasks.dueRestarts(new Date(now.getTime() - RESTART_GRACE_MS));
-  for (const id of due) {
-    const task = await deps.tasks.get(id);
-    // A drained STOPPING task is moved on by its worker once the container is gone.
-    if (!task || task.state === 'STOPPING') continue;
-    const outcome = await applyDueRestart(deps, task, BY, { now, notifyWorker: true });
-    if (outcome.kind === 'in-place' || outcome.kind === 'rescheduled') report.restarted++;
+  for (const task of held) {
+    await isolated(`task ${task.id}`, () => settleHeld(deps, task, workers, now, report));
   }
 
-  const pending = await deps.tasks.listBriefByState(['PENDING']);
+  const due =
+    (await isolated('reading due restarts', () =>
+      deps.tasks.dueRestarts(new Date(now.getTime() - RESTART_GRACE_MS)),
+    )) ?? [];
+  for (const id of due) {
+    await isolated(`restart of task ${id}`, async () => {
+      const task = await deps.tasks.get(id);
+      // A drained STOPPING task is moved on by its worker once the container is gone.
+      if (!task || task.state === 'STOPPING') return;
+      const outcome = await applyDueRestart(deps, task, BY, { now, notifyWorker: true });
+      if (outcome.kind === 'in-place' || outcome.kind === 'rescheduled') report.restarted++;
+    });
+  }
+
+  const pending = await isolated('reading PENDING tasks', () =>
+    deps.tasks.listBriefByState(['PENDING']),
+  );
+  if (!pending) return report;
   const stillPending = new Set(pending.map((t) => t.id));
   for (const id of lastNudged.keys()) if (!stillPending.has(id)) lastNudged.delete(id);
   for (const task of pending) {
     if (report.pendingNudged >= PENDING_NUDGES_PER_SWEEP) break;
     if (age(task.updatedAt, now) < PENDING_GRACE_MS) continue;
     if (now.getTime() - (lastNudged.get(task.id) ?? 0) < PENDING_RENUDGE_MS) continue;
-    lastNudged.set(task.id, now.getTime());
-    await deps.queues.sendSchedule({ kind: 'schedule', taskId: task.id, attempt: task.attempt });
-    report.pendingNudged++;
+    await isolated(`nudge of task ${task.id}`, async () => {
+      await deps.queues.sendSchedule({ kind: 'schedule', taskId: task.id, attempt: task.attempt });
+      lastNudged.set(task.id, now.getTime());
+      report.pendingNudged++;
+    });
   }
   return report;
+}
+
+/**
+ * Runs one piece of a sweep; a throw is logged, counted in `failed` and skipped, so the rest
+ * of the sweep goes on (a deleted worker queue, a throttled write).
+ */
+function isolate(report: ReconcileReport) {
+  return async <T>(what: string, work: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (error) {
+      report.failed++;
+      console.log(`reconciler: ${what} failed, skipped this sweep: ${errorText(error)}`);
+      return undefined;
+    }
+  };
+}
+
+const errorText = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** What one SCHEDULED, STOPPING, STARTING or RUNNING task needs from this sweep, if anything. */
+async function settleHeld(
+  deps: Deps,
+  task: TaskBrief,
+  workers: Map<string, WorkerRecord>,
+  now: Date,
+  report: ReconcileReport,
+): Promise<void> {
+  const resendMs = deps.config.scheduledResendMs;
+  const worker = task.workerId ? workers.get(task.workerId) : undefined;
+  if (!worker || worker.state === 'DOWN') {
+    const record = await stillAsBriefed(deps, task);
+    if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
+  } else if (
+    task.state === 'SCHEDULED' &&
+    runMessageOverdue(task.scheduledAt, worker, now, resendMs)
+  ) {
+    const record = await stillAsBriefed(deps, task);
+    if (!record) return;
+    await deps.queues.sendTaskToWorker(worker.queueUrl, 'run', record);
+    report.runResent++;
+  } else if (
+    task.state === 'STOPPING' &&
+    stopMessageOverdue(task.updatedAt, worker, now, resendMs, stopTimeoutMs(task))
+  ) {
+    const record = await stillAsBriefed(deps, task);
+    if (!record) return;
+    await deps.queues.sendTaskToWorker(worker.queueUrl, 'stop', record);
+    report.stopResent++;
+  }
 }
 
 const age = (iso: string | undefined, now: Date) => now.getTime() - Date.parse(iso ?? '');
@@ -193,7 +252,10 @@ async function markUnresponsiveWorkersDown(
     if (!placementUnanswered(task.scheduledAt, worker, now, deps.config.scheduledResendMs)) {
       continue;
     }
-    if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
+    const marked = await isolate(report)(`marking worker ${worker.id} DOWN`, () =>
+      deps.workers.markDown(worker.id, worker.heartbeatAt),
+    );
+    if (marked) {
       report.workersDown++;
       console.log(
         `reconciler: worker ${worker.name} (${worker.id}) is DOWN: task ${task.id} placed at ${task.scheduledAt} was never picked up and no heartbeat since ${worker.heartbeatAt}`,
@@ -215,7 +277,10 @@ async function markSilentWorkersDown(
     const ttl = heartbeatTtlFor(deps.config.heartbeatTtlMs, worker.heartbeatIntervalMs);
     const silentMs = age(worker.heartbeatAt, now);
     if (mayMarkDown && worker.state === 'READY' && silentMs > ttl) {
-      if (await deps.workers.markDown(worker.id, worker.heartbeatAt)) {
+      const marked = await isolate(report)(`marking worker ${worker.id} DOWN`, () =>
+        deps.workers.markDown(worker.id, worker.heartbeatAt),
+      );
+      if (marked) {
         report.workersDown++;
         console.log(
           `reconciler: worker ${worker.name} (${worker.id}) is DOWN: no heartbeat since ${worker.heartbeatAt} (${(silentMs / 1000).toFixed(1)} s; allowed ${(ttl / 1000).toFixed(1)} s)`,
@@ -223,8 +288,10 @@ async function markSilentWorkersDown(
         workers.set(worker.id, { ...worker, state: 'DOWN' });
         continue;
       }
-      const fresh = await deps.workers.get(worker.id);
-      if (fresh) workers.set(worker.id, fresh);
+      const fresh = await isolate(report)(`reading worker ${worker.id}`, () =>
+        deps.workers.get(worker.id),
+      );
+      workers.set(worker.id, fresh ?? worker);
       continue;
     }
     workers.set(worker.id, worker);
