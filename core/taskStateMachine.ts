@@ -13,9 +13,11 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   STARTING: ['RUNNING', 'COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
   RUNNING: ['COMPLETED', 'FAILED', 'STOPPING', 'LOST'],
   // STOPPING -> PENDING: a drain stopped it to place it elsewhere (its record has a restart).
-  STOPPING: ['STOPPED', 'PENDING', 'LOST'],
-  // FAILED -> SCHEDULED restarts in place (new attempt, same worker); -> PENDING reschedules.
-  FAILED: ['SCHEDULED', 'PENDING'],
+  // STOPPING -> STOPPING: a user's stop cancels that drain's restart (see stopRequest).
+  STOPPING: ['STOPPED', 'PENDING', 'LOST', 'STOPPING'],
+  // FAILED -> SCHEDULED restarts in place (new attempt, same worker); -> PENDING reschedules;
+  // -> STOPPED: a user's stop cancels the planned restart.
+  FAILED: ['SCHEDULED', 'PENDING', 'STOPPED'],
   LOST: ['PENDING', 'STOPPED'],
   // Only a restart policy of `always` restarts a completed task; a user's stop ends it.
   COMPLETED: ['SCHEDULED', 'PENDING', 'STOPPED'],
@@ -41,6 +43,17 @@ const NEW_ATTEMPT_AFTER: ReadonlySet<TaskState> = new Set([
   'LOST',
   'FAILED',
   'COMPLETED',
+]);
+
+/**
+ * Moves that exist only to cancel a planned restart (a user's stop of a task waiting for its
+ * restart, or of one a drain is moving): refused on a record with no plan, so a finished
+ * task keeps the state it ended in.
+ */
+const CANCELS_PLAN: ReadonlySet<string> = new Set([
+  'FAILED>STOPPED',
+  'COMPLETED>STOPPED',
+  'STOPPING>STOPPING',
 ]);
 
 /** States a task rests in unless a restart is planned on its record. */
@@ -119,6 +132,9 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
       'placing it again needs a new attempt',
     );
   }
+  if (CANCELS_PLAN.has(`${task.state}>${to}`) && (!task.restart || patch.restart)) {
+    throw new InvalidTransitionError(task.id, task.state, to, 'only a planned restart is undone');
+  }
   const at = (request.now ?? new Date()).toISOString();
   const after: TaskRecord = {
     ...task,
@@ -187,6 +203,42 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
     ...(after.workerId ? { workerId: after.workerId } : {}),
   };
   return { before: task, after, event, capacity };
+}
+
+/**
+ * What a user's stop does to the task as it is now, or undefined when nothing is left to stop
+ * (already STOPPING for the user, or ended with no restart planned). A stop wins over every
+ * plan to run the task again: a restart's backoff, a reschedule, a drain moving it.
+ */
+export function stopRequest(
+  task: TaskRecord,
+  by: string,
+  now?: Date,
+): TransitionRequest | undefined {
+  const request = (to: TaskState, reason: string): TransitionRequest => ({
+    to,
+    by,
+    reason,
+    ...(now ? { now } : {}),
+  });
+  switch (task.state) {
+    case 'PENDING':
+    case 'LOST':
+      return request('STOPPED', 'stopped by user');
+    case 'SCHEDULED':
+    case 'STARTING':
+    case 'RUNNING':
+      return request('STOPPING', 'stop requested');
+    case 'STOPPING':
+      // A drain's stop plans a reschedule; the user's drops it, and the worker ends the task.
+      return task.restart ? request('STOPPING', 'stop requested') : undefined;
+    case 'FAILED':
+    case 'COMPLETED':
+      // Waiting for a restart: the plan goes with this write, so no timer or sweep acts on it.
+      return task.restart ? request('STOPPED', 'stopped by user') : undefined;
+    case 'STOPPED':
+      return undefined;
+  }
 }
 
 /** A brand-new task record in PENDING and the first event of its timeline. */

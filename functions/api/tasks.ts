@@ -3,16 +3,17 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { enforceContainerPolicy } from '../../core/containerPolicy.js';
-import { ConflictError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { policyRegistry } from '../../core/scheduler/index.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
 import { newTask } from '../../core/taskStateMachine.js';
-import { TASK_STATES, type TaskRecord, type TaskState } from '../../core/types.js';
+import { TASK_STATES, type TaskState } from '../../core/types.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
 import { storeSubmittedTask } from './placeOnSubmit.js';
+import { requestStop } from './requestStop.js';
 
 const TASK_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -87,46 +88,9 @@ export async function getTask(event: APIGatewayProxyEventV2, context: AuthedCont
   return jsonResponse(200, { task, events: await tasks.events(id) });
 }
 
-/** Stop: PENDING/LOST tasks stop at once; placed ones go STOPPING and their worker is told. */
+/** Stop: see requestStop (the rules are core's stopRequest). */
 export async function stopTask(event: APIGatewayProxyEventV2, context: AuthedContext) {
   const principal = requireScope(context, ['submit']);
-  const { tasks, queues } = getDeps();
-  const id = taskIdParam(event);
-  const by = `api:${principal.name}`;
-  for (let tries = 0; tries < 5; tries++) {
-    const task = await tasks.require(id);
-    try {
-      const stopped = await stopOnce(task, by);
-      if (stopped.state === 'STOPPING' && stopped.workerId) {
-        // The queue URL follows from the worker id (no read of its record). A worker gone
-        // with its queue is the reconciler's to settle (its tasks end STOPPED).
-        const queueUrl = await queues.workerQueueUrl(stopped.workerId);
-        await queues
-          .sendTaskToWorker(queueUrl, 'stop', stopped)
-          .catch((error: Error) =>
-            console.error(`stop ${id}: no stop message sent: ${error.message}`),
-          );
-      }
-      return jsonResponse(202, { task: stopped });
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-    }
-  }
-  throw new ConflictError(`task ${id} kept changing while stopping it`);
-}
-
-async function stopOnce(task: TaskRecord, by: string): Promise<TaskRecord> {
-  const { tasks } = getDeps();
-  switch (task.state) {
-    case 'PENDING':
-    case 'LOST':
-      return tasks.transition(task, { to: 'STOPPED', by, reason: 'stopped by user' });
-    case 'SCHEDULED':
-    case 'STARTING':
-    case 'RUNNING':
-      return tasks.transition(task, { to: 'STOPPING', by, reason: 'stop requested' });
-    default:
-      // STOPPING: the nudge is re-sent; COMPLETED, FAILED, STOPPED: nothing left to stop.
-      return task;
-  }
+  const task = await requestStop(getDeps(), taskIdParam(event), `api:${principal.name}`);
+  return jsonResponse(202, { task });
 }

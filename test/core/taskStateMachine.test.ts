@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { InvalidTransitionError } from '../../core/errors.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
-import { canTransition, newTask, transitionTask } from '../../core/taskStateMachine.js';
-import { TASK_STATES, type TaskRecord } from '../../core/types.js';
+import {
+  canTransition,
+  newTask,
+  stopRequest,
+  transitionTask,
+} from '../../core/taskStateMachine.js';
+import { type PlannedRestart, TASK_STATES, type TaskRecord } from '../../core/types.js';
 
 const spec = validateTaskSpec({ image: 'busybox', cpu: 0.5, memory: '64m', disk: '1g' }, () => 'n');
 const fresh = () => newTask('t1', spec, 'test', new Date('2026-01-01T00:00:00Z')).task;
@@ -145,4 +150,102 @@ test('a stop cancels a planned restart unless the stop plans one (a drain)', () 
   const userStop = transitionTask(drained, { to: 'STOPPED', by: 'user' }).after;
   assert.equal(userStop.restart, undefined);
   assert.equal(userStop.restartDue, undefined);
+});
+
+describe('a user stop wins over every plan to run the task again', () => {
+  const inPlace = { kind: 'in-place' as const, at: '2026-01-01T00:00:05Z' };
+  const later = { kind: 'reschedule' as const, at: '2026-01-01T00:00:05Z' };
+  const running = () => walk(fresh(), ['SCHEDULED', { workerId: 'w1' }], ['STARTING'], ['RUNNING']);
+  const ended = (to: 'FAILED' | 'COMPLETED', restart?: PlannedRestart) =>
+    walk(running(), [to, restart ? { restart, restartDue: restart.at } : {}]);
+  const stop = (task: TaskRecord) => {
+    const request = stopRequest(task, 'api:user');
+    return request && transitionTask(task, request);
+  };
+
+  test('a FAILED or COMPLETED task waiting for its restart ends STOPPED, its plan gone', () => {
+    for (const [to, plan] of [
+      ['FAILED', inPlace],
+      ['FAILED', later],
+      ['COMPLETED', inPlace],
+    ] as const) {
+      const waiting = ended(to, plan);
+      const stopped = stop(waiting);
+      assert.ok(stopped, `${to} with a ${plan.kind} planned`);
+      assert.equal(stopped.after.state, 'STOPPED');
+      assert.equal(stopped.after.restart, undefined, 'no timer or sweep finds a plan');
+      assert.equal(stopped.after.restartDue, undefined, 'out of the restart index');
+      assert.equal(stopped.after.version, waiting.version + 1, 'one conditional write');
+      assert.equal(stopped.after.attempt, waiting.attempt, 'no new attempt');
+      assert.deepEqual(stopped.capacity, [], 'an ended task held nothing');
+      assert.equal(stopped.event.reason, 'stopped by user');
+    }
+  });
+
+  test('a task ended with no plan stays as it ended; STOPPED stays STOPPED', () => {
+    for (const task of [ended('FAILED'), ended('COMPLETED'), walk(fresh(), ['STOPPED'])]) {
+      assert.equal(stopRequest(task, 'api:user'), undefined, task.state);
+    }
+    // The cancelling moves are refused without a plan, whoever asks.
+    assert.throws(
+      () => transitionTask(ended('FAILED'), { to: 'STOPPED', by: 'x' }),
+      /only a planned restart is undone/,
+    );
+    assert.throws(
+      () => transitionTask(ended('COMPLETED'), { to: 'STOPPED', by: 'x' }),
+      /only a planned restart is undone/,
+    );
+  });
+
+  test("a drain's STOPPING loses its reschedule; the worker then ends the task STOPPED", () => {
+    const drained = transitionTask(running(), {
+      to: 'STOPPING',
+      by: 'drain',
+      patch: { restart: later, restartDue: later.at },
+    }).after;
+    const stopped = stop(drained);
+    assert.ok(stopped);
+    assert.equal(stopped.after.state, 'STOPPING');
+    assert.equal(stopped.after.restart, undefined);
+    assert.equal(stopped.after.restartDue, undefined);
+    assert.equal(stopped.after.workerId, 'w1', 'its worker still stops the container');
+    assert.deepEqual(stopped.capacity, [], 'the reservation stays until the container is gone');
+    // A user's STOPPING is not written again (the API only re-sends the nudge)...
+    assert.equal(stopRequest(stopped.after, 'api:user'), undefined);
+    assert.throws(
+      () => transitionTask(stopped.after, { to: 'STOPPING', by: 'x' }),
+      /only a planned restart is undone/,
+    );
+    // ...nor can a self-move put a plan back.
+    assert.throws(
+      () => transitionTask(drained, { to: 'STOPPING', by: 'x', patch: { restart: later } }),
+      /only a planned restart is undone/,
+    );
+    assert.equal(transitionTask(stopped.after, { to: 'STOPPED', by: 'w' }).after.state, 'STOPPED');
+  });
+
+  test('every other state: PENDING and LOST stop at once, placed tasks go STOPPING', () => {
+    const placed = walk(fresh(), ['SCHEDULED', { workerId: 'w1' }]);
+    const lost = transitionTask(running(), {
+      to: 'LOST',
+      by: 'r',
+      patch: { restart: later, restartDue: later.at },
+    }).after;
+    const expected: [TaskRecord, string][] = [
+      [fresh(), 'STOPPED'],
+      [lost, 'STOPPED'],
+      [placed, 'STOPPING'],
+      [walk(placed, ['STARTING']), 'STOPPING'],
+      [running(), 'STOPPING'],
+    ];
+    for (const [task, to] of expected) {
+      const stopped = stop(task);
+      assert.equal(stopped?.after.state, to, task.state);
+      assert.equal(stopped?.after.restart, undefined, `${task.state}: no plan survives`);
+    }
+    // Covers every state: none is forgotten when a state is added.
+    for (const state of TASK_STATES) {
+      assert.doesNotThrow(() => stopRequest({ ...fresh(), state }, 'x'), state);
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { Queues } from '../../aws/queues.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
 import type { WorkerMessage } from '../../core/messages.js';
+import type { RestartSettings } from '../../core/restartPolicy.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskRecord, TaskSpec } from '../../core/types.js';
 import { startWorkerAgent, type WorkerAgent, type WorkerAgentOptions } from '../../worker/agent.js';
@@ -37,6 +38,8 @@ export interface WorkerHarness {
 export async function startHarness(
   label: string,
   agentOptions: Partial<WorkerAgentOptions> = {},
+  /** Restart backoff; default quick (100 ms, at most 400 ms). */
+  restart: Partial<RestartSettings> = {},
 ): Promise<WorkerHarness> {
   await ensureEmulator();
   const config = await provisionTestControlPlane(label);
@@ -66,7 +69,7 @@ export async function startHarness(
     // Quick restarts, so policies play out within a test's time.
     config: {
       ...config,
-      restart: { ...config.restart, initialDelayMs: 100, maxDelayMs: 400 },
+      restart: { ...config.restart, initialDelayMs: 100, maxDelayMs: 400, ...restart },
       deadLetterQueueUrl: await queues.workerDeadLetterQueueUrl(),
     },
     docker,
