@@ -1,5 +1,7 @@
 // Client settings: the API URL and token, from the environment first, then the config file
 // that `cube up` writes ($XDG_CONFIG_HOME/cube/config.json, mode 0600: it holds a token).
+// `cube up` also writes there the AWS endpoint its control plane uses, so a `cube worker`
+// started in another shell, with no AWS environment, reaches the same tables and queues.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -7,6 +9,18 @@ import { dirname, isAbsolute, join } from 'node:path';
 export interface CubeConfig {
   apiUrl: string;
   token: string;
+}
+
+/** Where a local cluster's AWS emulator answers; the credentials are the dummy ones it accepts. */
+export interface LocalAwsSettings {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface CubeConfigFile extends Partial<CubeConfig> {
+  aws?: LocalAwsSettings;
 }
 
 /** A setting is missing or the config file is unreadable; the message says what to do. */
@@ -24,7 +38,7 @@ export function configPath(env: Env = process.env): string {
 }
 
 /** The config file's settings, or {} when there is no file. Throws on a malformed file. */
-export function readConfigFile(env: Env = process.env): Partial<CubeConfig> {
+export function readConfigFile(env: Env = process.env): CubeConfigFile {
   const path = configPath(env);
   let text: string;
   try {
@@ -43,10 +57,43 @@ export function readConfigFile(env: Env = process.env): Partial<CubeConfig> {
     throw new ConfigError(`${path} must hold a JSON object like {"apiUrl": ..., "token": ...}`);
   }
   const record = data as Record<string, unknown>;
-  const config: Partial<CubeConfig> = {};
+  const config: CubeConfigFile = {};
   if (typeof record.apiUrl === 'string' && record.apiUrl) config.apiUrl = record.apiUrl;
   if (typeof record.token === 'string' && record.token) config.token = record.token;
+  const aws = localAwsSettings(record.aws);
+  if (aws) config.aws = aws;
   return config;
+}
+
+function localAwsSettings(value: unknown): LocalAwsSettings | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const keys = ['endpoint', 'region', 'accessKeyId', 'secretAccessKey'] as const;
+  if (!keys.every((key) => typeof record[key] === 'string' && record[key])) return undefined;
+  return Object.fromEntries(keys.map((key) => [key, record[key]])) as unknown as LocalAwsSettings;
+}
+
+/**
+ * The AWS environment a worker needs to join the cluster `cube up` wrote to the config file:
+ * only when the worker's API URL is that cluster's, and only what the SDK's own environment
+ * does not name (an AWS_ENDPOINT_URL of any kind there wins outright: it points at real AWS
+ * settings or another emulator). {} when there is nothing to add.
+ */
+export function localAwsEnv(
+  apiUrl: string,
+  file: CubeConfigFile,
+  env: Env = process.env,
+): Record<string, string> {
+  const aws = file.aws;
+  if (!aws || file.apiUrl !== apiUrl) return {};
+  if (Object.keys(env).some((key) => key.startsWith('AWS_ENDPOINT_URL') && env[key])) return {};
+  const added: Record<string, string> = { AWS_ENDPOINT_URL: aws.endpoint };
+  if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION) added.AWS_REGION = aws.region;
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
+    added.AWS_ACCESS_KEY_ID = aws.accessKeyId;
+    added.AWS_SECRET_ACCESS_KEY = aws.secretAccessKey;
+  }
+  return added;
 }
 
 /**
@@ -80,8 +127,14 @@ export function readConfig(
   return { apiUrl, token };
 }
 
-/** Writes the config file (keeping any other keys in it) with mode 0600, atomically. */
-export function writeConfig(config: CubeConfig, env: Env = process.env): string {
+/**
+ * Writes the config file (keeping any other keys in it) with mode 0600, atomically. Without
+ * `aws` an AWS block left by an earlier `cube up` is dropped: it belonged to that cluster.
+ */
+export function writeConfig(
+  config: CubeConfig & { aws?: LocalAwsSettings },
+  env: Env = process.env,
+): string {
   const path = configPath(env);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   let existing: Record<string, unknown> = {};
@@ -93,7 +146,9 @@ export function writeConfig(config: CubeConfig, env: Env = process.env): string 
   } catch {
     // No file or not JSON: start afresh.
   }
-  const body = `${JSON.stringify({ ...existing, apiUrl: config.apiUrl, token: config.token }, null, 2)}\n`;
+  const { aws: _stale, ...kept } = existing;
+  const next = { ...kept, apiUrl: config.apiUrl, token: config.token };
+  const body = `${JSON.stringify(config.aws ? { ...next, aws: config.aws } : next, null, 2)}\n`;
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, body, { mode: 0o600 });
   chmodSync(temp, 0o600); // the umask may have narrowed it further; make it exact

@@ -3,7 +3,7 @@ import { Command, Option, UsageError } from 'clipanion';
 import type { Resources } from '../../core/types.js';
 import { coresToMillis, parseSize } from '../../core/units.js';
 import { CubeCommand } from '../baseCommand.js';
-import { readConfig } from '../config.js';
+import { type CubeConfigFile, localAwsEnv, readConfig, readConfigFile } from '../config.js';
 import { parseCpu, parseLabels } from '../taskRequest.js';
 
 /** `--start-concurrency`: a whole number of at least 1. */
@@ -26,7 +26,9 @@ export class WorkerCommand extends CubeCommand {
       Docker containers until interrupted (Ctrl-C or SIGTERM stop it cleanly; a second
       signal exits at once). Capacity is detected from the host unless overridden.
       The API URL and token come from the flags, else CUBE_API_URL / CUBE_TOKEN, else the
-      config file written by \`cube up\`.
+      config file written by \`cube up\`. AWS settings come from the SDK's environment
+      (AWS_ENDPOINT_URL, AWS_REGION, credentials); a worker of the cluster \`cube up\` wrote
+      to the config file takes what that environment does not name from the file.
     `,
     examples: [
       ['Run a worker with the detected capacity', 'cube worker'],
@@ -64,6 +66,8 @@ export class WorkerCommand extends CubeCommand {
     const labels = parseLabels(this.label ?? []);
     const name = this.name ?? hostname();
     const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
+    // Before the SDK's clients exist: they read the environment when they are made.
+    Object.assign(process.env, localAwsEnv(config.apiUrl, configFileOrNone()));
 
     // The only place the CLI loads worker code: the daemon runs in this process.
     const { runWorker } = await import('../../worker/daemon.js');
@@ -97,6 +101,15 @@ export class WorkerCommand extends CubeCommand {
       process.off('SIGTERM', onSignal);
     }
     return 0;
+  }
+}
+
+/** The config file, or nothing when it is unreadable (the flags or environment sufficed). */
+function configFileOrNone(): CubeConfigFile {
+  try {
+    return readConfigFile();
+  } catch {
+    return {};
   }
 }
 

@@ -3,7 +3,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { writeConfig } from '../config.js';
-import { emulatorEnv, PROJECT_ROOT, type RunningEmulator, startEmulator } from './emulator.js';
+import {
+  EMULATOR_CREDENTIALS,
+  emulatorEnv,
+  PROJECT_ROOT,
+  type RunningEmulator,
+  startEmulator,
+} from './emulator.js';
 
 export interface LocalClusterOptions {
   port: number;
@@ -84,7 +90,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     workers.push(child);
   }
 
-  const configFile = writeConfig({ apiUrl: controlPlane.apiUrl, token: controlPlane.adminToken });
+  // The emulator's endpoint beside the API URL: a `cube worker` in another shell, with no
+  // AWS environment of its own, joins this cluster with it (cli/config.ts, localAwsEnv).
+  // Never the environment's own credentials: the file would keep them.
+  const configFile = writeConfig({
+    apiUrl: controlPlane.apiUrl,
+    token: controlPlane.adminToken,
+    aws: {
+      endpoint: process.env.AWS_ENDPOINT_URL!,
+      region: process.env.AWS_REGION!,
+      ...EMULATOR_CREDENTIALS,
+    },
+  });
   return {
     apiUrl: controlPlane.apiUrl,
     token: controlPlane.adminToken,

@@ -11,7 +11,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, configPath, readConfig, writeConfig } from '../../cli/config.js';
+import {
+  ConfigError,
+  configPath,
+  localAwsEnv,
+  readConfig,
+  readConfigFile,
+  writeConfig,
+} from '../../cli/config.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cube-config-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -96,5 +103,61 @@ describe('writeConfig / readConfig', () => {
       () => readConfig({}, { ...freshEnv(), CUBE_API_URL: 'ftp://x', CUBE_TOKEN: 't' }),
       /not an http/,
     );
+  });
+});
+
+describe("the local cluster's AWS settings (localAwsEnv)", () => {
+  const aws = {
+    endpoint: 'http://127.0.0.1:4566',
+    region: 'us-east-1',
+    accessKeyId: 'test',
+    secretAccessKey: 'test',
+  };
+  const file = { apiUrl: 'http://127.0.0.1:8470', token: 't', aws };
+
+  it('round-trips through the file, and a write without them drops them', () => {
+    const env = freshEnv();
+    writeConfig({ apiUrl: file.apiUrl, token: 't', aws }, env);
+    assert.deepEqual(readConfigFile(env), file);
+    writeConfig({ apiUrl: 'http://other', token: 't' }, env);
+    assert.equal(readConfigFile(env).aws, undefined);
+  });
+
+  it('gives a worker of that cluster, with no AWS environment, all it needs', () => {
+    assert.deepEqual(localAwsEnv(file.apiUrl, file, {}), {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: aws.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
+
+  it('never overrides what the environment names', () => {
+    assert.deepEqual(localAwsEnv(file.apiUrl, file, { AWS_ENDPOINT_URL: 'http://ls:4566' }), {});
+    assert.deepEqual(
+      localAwsEnv(file.apiUrl, file, { AWS_ENDPOINT_URL_DYNAMODB: 'http://ddb:8000' }),
+      {},
+    );
+    assert.deepEqual(
+      localAwsEnv(file.apiUrl, file, { AWS_DEFAULT_REGION: 'eu-west-1', AWS_PROFILE: 'me' }),
+      { AWS_ENDPOINT_URL: aws.endpoint },
+    );
+    assert.deepEqual(
+      localAwsEnv(file.apiUrl, file, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIA' }),
+      { AWS_ENDPOINT_URL: aws.endpoint },
+    );
+  });
+
+  it('gives nothing to a worker of another control plane, or without the settings', () => {
+    assert.deepEqual(localAwsEnv('https://api.example', file, {}), {});
+    assert.deepEqual(localAwsEnv(file.apiUrl, { apiUrl: file.apiUrl, token: 't' }, {}), {});
+  });
+
+  it('ignores an incomplete AWS block', () => {
+    const env = freshEnv();
+    const path = configPath(env);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, JSON.stringify({ apiUrl: 'http://x', token: 't', aws: { region: 'r' } }));
+    assert.equal(readConfigFile(env).aws, undefined);
   });
 });
