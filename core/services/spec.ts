@@ -1,0 +1,105 @@
+// The service spec as users write it (the JSON a YAML file parses to), its validation and
+// its normalisation. The task inside is the task spec of POST /v1/tasks; every error names
+// the field (`task.image`, `update.maxSurge`) and the rule.
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { TaskSpecInput, toValidationError, validateTaskSpec } from '../taskSpec.js';
+import type { ServiceSpec, UpdatePolicy } from './types.js';
+
+export const UPDATE_DEFAULTS: UpdatePolicy = {
+  maxSurge: 1,
+  maxUnavailable: 0,
+  minHealthyTime: 10,
+  healthyDeadline: 300,
+  progressDeadline: 600,
+  autoRollback: true,
+};
+
+export const SERVICE_LIMITS = { nameLength: 40, replicas: 1000, revisionsKept: 10 };
+
+/** DNS-label-like, short enough that replica task ids stay within 64 characters. */
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const SERVICE_NAME_RULE =
+  'must be lower-case letters, digits and -, starting and ending with a letter or digit, at most 40';
+
+export const serviceName = z
+  .string()
+  .min(1, 'is required')
+  .max(SERVICE_LIMITS.nameLength, SERVICE_NAME_RULE)
+  .regex(SERVICE_NAME, SERVICE_NAME_RULE);
+
+const duration = (max: number) =>
+  z
+    .number()
+    .min(0)
+    .max(max)
+    .refine((v) => v === 0 || v >= 0.001, 'must be 0 or at least 0.001 s');
+
+const count = z.number().int('must be a whole number').min(0).max(SERVICE_LIMITS.replicas);
+
+export const UpdatePolicyInput = z.strictObject({
+  maxSurge: count.optional(),
+  maxUnavailable: count.optional(),
+  minHealthyTime: duration(3600).optional(),
+  healthyDeadline: duration(86_400).min(0.1, 'must be at least 0.1 s').optional(),
+  progressDeadline: duration(86_400).min(0.1, 'must be at least 0.1 s').optional(),
+  autoRollback: z.boolean().optional(),
+});
+
+/** The body of PUT /v1/services/{name}. */
+export const ServiceSpecInput = z.strictObject({
+  name: serviceName.optional(),
+  replicas: count.optional(),
+  task: TaskSpecInput.omit({ name: true }),
+  update: UpdatePolicyInput.optional(),
+});
+export type ServiceSpecInput = z.input<typeof ServiceSpecInput>;
+
+/**
+ * Validates a service spec and returns it normalised; throws ValidationError. `name` is the
+ * name in the path, which the body may repeat but not contradict.
+ */
+export function validateServiceSpec(input: unknown, name: string): ServiceSpec {
+  const checkedName = serviceName.safeParse(name);
+  if (!checkedName.success) throw new ValidationError('name', SERVICE_NAME_RULE);
+  const parsed = ServiceSpecInput.safeParse(input);
+  if (!parsed.success) throw toValidationError(parsed.error);
+  const raw = parsed.data;
+  if (raw.name !== undefined && raw.name !== name) {
+    throw new ValidationError('name', `must be the name in the path (${name}) or absent`);
+  }
+  const rawTask = (input as { task: Record<string, unknown> }).task;
+  // Replicas are kept running: `always` unless the spec says otherwise.
+  const taskInput = { restart: 'always', ...rawTask, name };
+  let task: ServiceSpec['task'];
+  try {
+    task = validateTaskSpec(taskInput, () => name);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw new ValidationError(error.field ? `task.${error.field}` : 'task', error.rule);
+    }
+    throw error;
+  }
+  const update = updatePolicy(raw.update ?? {});
+  return { name, replicas: raw.replicas ?? 1, task, update };
+}
+
+function updatePolicy(input: z.infer<typeof UpdatePolicyInput>): UpdatePolicy {
+  const update: UpdatePolicy = { ...UPDATE_DEFAULTS };
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined) (update as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (update.maxSurge === 0 && update.maxUnavailable === 0) {
+    throw new ValidationError(
+      'update.maxSurge',
+      'cannot be 0 when maxUnavailable is 0 too (a rollout could never start)',
+    );
+  }
+  if (update.healthyDeadline <= update.minHealthyTime) {
+    throw new ValidationError('update.healthyDeadline', 'must be more than minHealthyTime');
+  }
+  if (update.progressDeadline < update.healthyDeadline) {
+    throw new ValidationError('update.progressDeadline', 'must be at least healthyDeadline');
+  }
+  return update;
+}

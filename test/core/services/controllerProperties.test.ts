@@ -1,0 +1,85 @@
+// Property: whatever the order of controller runs — fresh, late (a decision made on an old
+// view applied now) or twice — and of the replicas' progress, a rolling update never has
+// more than replicas + maxSurge live replicas, never fewer healthy than
+// replicas - maxUnavailable while the old ones are healthy, and ends on the new revision.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { decideService } from '../../../core/services/controller.js';
+import { isHealthy } from '../../../core/services/replicas.js';
+import type { ServiceRecord } from '../../../core/services/types.js';
+import { rollOut, steady, T0, World } from './fixtures.js';
+
+const policy = fc
+  .record({
+    replicas: fc.integer({ min: 1, max: 5 }),
+    maxSurge: fc.integer({ min: 0, max: 3 }),
+    maxUnavailable: fc.integer({ min: 0, max: 2 }),
+    minHealthyTime: fc.constantFrom(0, 1, 3),
+  })
+  .filter((p) => p.maxSurge + p.maxUnavailable > 0 && p.maxUnavailable <= p.replicas);
+
+const command = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ kind: 'run' as const }) },
+  { weight: 2, arbitrary: fc.nat(4).map((back) => ({ kind: 'late' as const, back })) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'twice' as const }) },
+  { weight: 3, arbitrary: fc.nat(3000).map((ms) => ({ kind: 'tick' as const, ms })) },
+  { weight: 4, arbitrary: fc.nat(8).map((slot) => ({ kind: 'progress' as const, slot })) },
+);
+
+type Made = { view: { record: ServiceRecord }; decision: ReturnType<typeof decideService> };
+
+function healthyNow(world: World): number {
+  return world
+    .live()
+    .filter((s) => isHealthy(s.task!, world.record.update.minHealthyTime, world.now)).length;
+}
+
+test('rolling updates stay within replicas + maxSurge and above the healthy floor', () => {
+  fc.assert(
+    fc.property(policy, fc.array(command, { maxLength: 120 }), (p, commands) => {
+      const { record, slots } = steady(p.replicas, 1, {
+        maxSurge: p.maxSurge,
+        maxUnavailable: p.maxUnavailable,
+        minHealthyTime: p.minHealthyTime,
+      });
+      const world = new World(rollOut(record, 2, T0), slots);
+      const made: Made[] = [];
+      const ceiling = p.replicas + p.maxSurge;
+      const floor = p.replicas - p.maxUnavailable;
+      const check = (what: string) => {
+        assert.ok(world.live().length <= ceiling, `${what}: ${world.live().length} > ${ceiling}`);
+        assert.ok(healthyNow(world) >= floor, `${what}: ${healthyNow(world)} healthy < ${floor}`);
+      };
+      for (const c of commands) {
+        if (c.kind === 'run' || c.kind === 'twice') {
+          const m = world.decide();
+          world.apply(m.view, m.decision);
+          if (c.kind === 'twice') world.apply(m.view, m.decision);
+          made.push(m);
+        } else if (c.kind === 'late') {
+          const m = made[made.length - 1 - c.back];
+          if (m) world.apply(m.view, m.decision);
+        } else if (c.kind === 'tick') {
+          world.now += c.ms;
+        } else {
+          world.progress(c.slot);
+        }
+        check(c.kind);
+      }
+      // Then runs and progress without interference: the rollout completes.
+      for (let i = 0; i < 400 && world.record.rollout.state !== 'complete'; i++) {
+        const m = world.decide();
+        world.apply(m.view, m.decision);
+        for (const slot of world.slots.keys()) world.progress(slot);
+        world.now += 500;
+        check('settle');
+      }
+      assert.equal(world.record.rollout.state, 'complete', world.record.rollout.reason);
+      const live = world.live();
+      assert.equal(live.length, p.replicas);
+      assert.ok(live.every((s) => s.revision === 2));
+    }),
+    { numRuns: 300 },
+  );
+});
