@@ -341,7 +341,18 @@ interface Outcome {
   taskId?: string;
 }
 
+/**
+ * A connection the server closed as the request went out (a keep-alive socket timing out on a
+ * loaded machine) is retried once, as any HTTP client does; a second failure is reported.
+ */
 async function send(r: FuzzRequest): Promise<Outcome> {
+  const first = await sendOnce(r);
+  return first.error && /other side closed|ECONNRESET|socket hang up/.test(first.error)
+    ? sendOnce(r)
+    : first;
+}
+
+async function sendOnce(r: FuzzRequest): Promise<Outcome> {
   try {
     const response = await fetch(`${cluster.apiUrl}${r.path}`, {
       method: r.method,
