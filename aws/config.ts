@@ -1,3 +1,4 @@
+import { logGroupName } from '../core/logs/logNames.js';
 import { RESTART_DEFAULTS, type RestartSettings } from '../core/restartPolicy.js';
 
 // Where the control plane's tables and queues live. The same environment variables are set
@@ -9,6 +10,10 @@ export interface ControlPlaneConfig {
   workersTable: string;
   eventsTable: string;
   tokensTable: string;
+  /** Where workers ship container output (`CUBE_LOG_GROUP`, default `/cube/<prefix>/containers`). */
+  logGroup: string;
+  /** Days the log group keeps it (`CUBE_LOG_RETENTION_DAYS`, default 30; for `cube up`). */
+  logRetentionDays: number;
   schedulingQueueName: string;
   /** Set in AWS by the stack; locally resolved from the queue name. */
   schedulingQueueUrl?: string;
@@ -52,6 +57,8 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     workersTable: env.CUBE_WORKERS_TABLE ?? `${prefix}-workers`,
     eventsTable: env.CUBE_EVENTS_TABLE ?? `${prefix}-events`,
     tokensTable: env.CUBE_TOKENS_TABLE ?? `${prefix}-tokens`,
+    logGroup: env.CUBE_LOG_GROUP || logGroupName(prefix),
+    logRetentionDays: num('CUBE_LOG_RETENTION_DAYS', 30),
     schedulingQueueName: env.CUBE_SCHEDULING_QUEUE_NAME ?? `${prefix}-scheduling`,
     schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
     schedulingDlqUrl: env.CUBE_SCHEDULING_DLQ_URL || undefined,
@@ -86,6 +93,8 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
     CUBE_WORKERS_TABLE: config.workersTable,
     CUBE_EVENTS_TABLE: config.eventsTable,
     CUBE_TOKENS_TABLE: config.tokensTable,
+    CUBE_LOG_GROUP: config.logGroup,
+    CUBE_LOG_RETENTION_DAYS: String(config.logRetentionDays),
     CUBE_SCHEDULING_QUEUE_NAME: config.schedulingQueueName,
     CUBE_WORKER_QUEUE_PREFIX: config.workerQueuePrefix,
     CUBE_HEARTBEAT_TTL_MS: String(config.heartbeatTtlMs),

@@ -1,5 +1,12 @@
-// Creates the control plane's tables and scheduling queue when they are missing (for
+// Creates the control plane's tables, scheduling queue and log group when they are missing (for
 // `cube up` and tests; in AWS the CDK stack owns them). Safe to run again and again.
+
+import {
+  type CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -9,6 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ControlPlaneConfig } from './config.js';
+import { logsClient } from './logsClient.js';
 import { TASKS_BY_RESTART_INDEX, TASKS_BY_STATE_INDEX } from './taskStore.js';
 
 /** Deliveries of one scheduling nudge before it is dead-lettered. */
@@ -74,7 +82,9 @@ export async function provisionControlPlane(
   ddb: DynamoDBClient,
   sqs: SQSClient,
   config: ControlPlaneConfig,
+  logs: CloudWatchLogsClient = logsClient(),
 ): Promise<{ schedulingQueueUrl: string; schedulingDlqUrl: string }> {
+  await provisionLogGroup(logs, config);
   for (const definition of tableDefinitions(config)) {
     try {
       await ddb.send(new CreateTableCommand(definition));
@@ -111,6 +121,24 @@ export async function provisionControlPlane(
     }),
   );
   return { schedulingQueueUrl: queue.QueueUrl!, schedulingDlqUrl: dlq.QueueUrl! };
+}
+
+/** The log group workers ship container output to, with its retention (idempotent). */
+export async function provisionLogGroup(
+  logs: CloudWatchLogsClient,
+  config: Pick<ControlPlaneConfig, 'logGroup' | 'logRetentionDays'>,
+): Promise<void> {
+  try {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: config.logGroup }));
+  } catch (error) {
+    if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+  }
+  await logs.send(
+    new PutRetentionPolicyCommand({
+      logGroupName: config.logGroup,
+      retentionInDays: config.logRetentionDays,
+    }),
+  );
 }
 
 export { DynamoDBClient };

@@ -2,6 +2,7 @@
 // Off unless CUBE_REQUEST_COUNT_FILE is set: then each process writes its running totals to
 // `<file>.<pid>.json` once a second and on exit, and the benchmark adds them up.
 import { writeFileSync } from 'node:fs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -24,11 +25,14 @@ function startFlushing(file: string) {
 }
 
 /** Adds the counting middleware to a client when counting is switched on. */
-export function countRequests(client: DynamoDBClient | SQSClient, service: string): void {
+export function countRequests(
+  client: DynamoDBClient | SQSClient | CloudWatchLogsClient,
+  service: string,
+): void {
   const file = process.env.CUBE_REQUEST_COUNT_FILE;
   if (!file) return;
   startFlushing(file);
-  // Both clients share the SDK's middleware stack type; one cast names it.
+  // The clients share the SDK's middleware stack type; one cast names it.
   (client.middlewareStack as SQSClient['middlewareStack']).add(
     (next, context) => async (args) => {
       const key = `${service}:${context.commandName ?? 'unknown'}`;

@@ -235,6 +235,7 @@ export const TaskSpecInput = z.strictObject({
     .optional(),
   privileged: z.boolean().optional(),
   mounts: z.array(mount).max(LIMITS.mounts).optional(),
+  logs: z.boolean().optional(),
 });
 export type TaskSpecInput = z.input<typeof TaskSpecInput>;
 
@@ -331,5 +332,6 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     ...(capDrop.length > 0 ? { capDrop } : {}),
     ...(spec.privileged ? { privileged: true } : {}),
     ...(mounts.length > 0 ? { mounts } : {}),
+    ...(spec.logs === false ? { logs: false } : {}),
   };
 }

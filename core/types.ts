@@ -113,6 +113,8 @@ export interface TaskSpec {
   /** Privileged mode; refused unless the control plane allows it (CUBE_ALLOW_PRIVILEGED). */
   privileged?: boolean;
   mounts?: MountSpec[];
+  /** False: the container's output is not shipped to CloudWatch Logs (default: shipped). */
+  logs?: boolean;
 }
 
 /** Why a placement failed, counted per reason at the time (Nomad-style). */

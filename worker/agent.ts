@@ -3,6 +3,7 @@
 // tests start it directly after registering through the stores.
 import type Docker from 'dockerode';
 import { type AwsClients, awsClients } from '../aws/clients.js';
+import { logsClient } from '../aws/logsClient.js';
 import { Queues } from '../aws/queues.js';
 import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
@@ -20,6 +21,8 @@ import type { WorkerControlPlaneConfig } from './control/registration.js';
 import type { ContainerRuntime } from './engine/containerRuntime.js';
 import { DEFAULT_START_CONCURRENCY, DockerRuntime } from './engine/dockerRuntime.js';
 import { dockerDataRoot } from './host/hostCapacity.js';
+import { LogShipping, type LogShippingOptions } from './logs/logShipping.js';
+import { ShippingRuntime } from './logs/shippingRuntime.js';
 import { confirmedOf } from './tasks/confirmedRunning.js';
 import { followContainerEvents, handleContainerDied } from './tasks/containerEvents.js';
 import { HealthMonitors } from './tasks/healthMonitor.js';
@@ -44,6 +47,7 @@ export interface WorkerAgentOptions {
     | 'restart'
     | 'schedulingQueueUrl'
     | 'deadLetterQueueUrl'
+    | 'logGroup'
   >;
   /** The engine; optional only with a `runtime` that needs none (then no events stream). */
   docker?: Docker;
@@ -67,6 +71,11 @@ export interface WorkerAgentOptions {
   queueWaitSeconds?: number;
   /** The queue loop's gathering pause after a partial batch (default 250 ms). */
   receiveWindowMs?: number;
+  /**
+   * Shipping of container output to the control plane's log group (worker/logs/): on with
+   * Docker and a log group named by the control plane; `false` turns it off.
+   */
+  logShipping?: Partial<Omit<LogShippingOptions, 'docker' | 'logGroup'>> | false;
 }
 
 export interface WorkerAgent {
@@ -76,6 +85,8 @@ export interface WorkerAgent {
   reconcileNow(): Promise<LocalReconcileReport>;
   /** Stops polling, heartbeats and the events stream; containers keep running. */
   stop(): Promise<void>;
+  /** The log shipping of this worker, when on. */
+  readonly logShipping: LogShipping | undefined;
   /** Settles once the agent has stopped. */
   readonly done: Promise<void>;
 }
@@ -130,7 +141,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   const workers = new WorkerStore(clients.ddb, tableConfig);
   const queues = new WorkerQueues(clients.sqs, config.schedulingQueueUrl, log);
   if (!docker && !options.runtime) throw new Error('a worker agent needs docker or a runtime');
-  const runtime =
+  const engine =
     options.runtime ??
     new DockerRuntime(docker!, workerId, {
       log,
@@ -142,6 +153,18 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
         ? { startConcurrency: options.startConcurrency }
         : {}),
     });
+  const logShipping =
+    docker && config.logGroup && options.logShipping !== false
+      ? new LogShipping({
+          docker,
+          client: logsClient(),
+          log,
+          ...options.logShipping,
+          logGroup: config.logGroup,
+        })
+      : undefined;
+  // Every container start, adoption, end and removal goes through the shipping (one place).
+  const runtime = logShipping ? new ShippingRuntime(engine, logShipping) : engine;
   const controller = new AbortController();
   const { signal } = controller;
   const background = new Set<Promise<unknown>>();
@@ -318,11 +341,14 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       ...(reconciling ? [reconciling] : []),
     ]);
     await raceTimeout(settled, SHUTDOWN_GRACE_MS);
+    // Last: the handling above may still have settled containers' output.
+    await logShipping?.stop();
   })();
 
   return {
     workerId,
     context,
+    logShipping,
     reconcileNow: () => reconcileNow(),
     stop: async () => {
       controller.abort();

@@ -80,6 +80,8 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       schedulingQueueUrl: await queues.schedulingQueueUrl(),
       // Where the worker puts a malformed message it received (and deletes it from its queue).
       deadLetterQueueUrl: await queues.workerDeadLetterQueueUrl(),
+      // Where the worker ships its containers' output, one stream per task attempt.
+      logGroup: config.logGroup,
     },
   });
 }

@@ -30,6 +30,8 @@ export interface WorkerControlPlaneConfig {
   schedulingQueueUrl?: string;
   /** Where a malformed message received by the worker goes (`<prefix>-worker-dlq`). */
   deadLetterQueueUrl?: string;
+  /** Where container output is shipped (an older control plane names none: not shipped). */
+  logGroup?: string;
 }
 
 export interface RegistrationResponse {
@@ -58,6 +60,7 @@ const RegistrationResponseSchema = z.object({
       .optional(),
     schedulingQueueUrl: z.string().min(1).optional(),
     deadLetterQueueUrl: z.string().min(1).optional(),
+    logGroup: z.string().min(1).max(512).optional(),
   }),
 });
 

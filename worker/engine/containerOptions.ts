@@ -6,6 +6,14 @@ import type { TaskRecord } from '../../core/types.js';
 export const LABEL_TASK_ID = 'cube.task-id';
 export const LABEL_ATTEMPT = 'cube.attempt';
 export const LABEL_WORKER = 'cube.worker';
+/** `off` on the container of a task with `logs: false`: its output is not shipped. */
+export const LABEL_LOGS = 'cube.logs';
+
+/**
+ * The engine's own log of every container, bounded (json-file, 3 files of 10 MiB), so a
+ * chatty task cannot fill the host's disk; the worker ships from it (worker/logs/).
+ */
+export const LOG_ROTATION = { 'max-size': '10m', 'max-file': '3' } as const;
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
@@ -41,6 +49,7 @@ export function containerCreateOptions(
       [LABEL_TASK_ID]: task.id,
       [LABEL_ATTEMPT]: String(task.attempt),
       [LABEL_WORKER]: workerId,
+      ...(spec.logs === false ? { [LABEL_LOGS]: 'off' } : {}),
     },
     ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
     // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
@@ -49,6 +58,7 @@ export function containerCreateOptions(
     ...(spec.user ? { User: spec.user } : {}),
     HostConfig: {
       NetworkMode: spec.network,
+      LogConfig: { Type: 'json-file', Config: { ...LOG_ROTATION } },
       // Never privileged unless the spec says so (the control plane refuses that unless allowed).
       Privileged: spec.privileged === true,
       ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true } : {}),

@@ -1,0 +1,113 @@
+// Reads container output back from the control plane's log group: one attempt's stream
+// page by page (GetLogEvents: forward from a token or a time, or its last N events), or
+// several streams interleaved by time (FilterLogEvents, for a service's replicas).
+import {
+  type CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudwatch-logs';
+
+export interface StoredLogEvent {
+  /** Milliseconds since the epoch, as the engine stamped the line. */
+  timestamp: number;
+  message: string;
+  /** The stream it came from (several-stream reads only). */
+  stream?: string;
+}
+
+export interface LogPage {
+  events: StoredLogEvent[];
+  /**
+   * Where the next read continues. A page that comes back with the token it was asked with
+   * is the end of what is there now (new lines may come later: ask again).
+   */
+  nextToken?: string;
+}
+
+export interface ReadOptions {
+  /** Only events at or after this time (ms). */
+  startTime?: number;
+  /** The last N events (ignored with a token). */
+  tail?: number;
+  nextToken?: string;
+  /** Events per page (CloudWatch caps a page at 10,000 events and 1 MB). */
+  limit?: number;
+}
+
+export const DEFAULT_PAGE_EVENTS = 1000;
+
+export class LogStore {
+  constructor(
+    private readonly client: CloudWatchLogsClient,
+    readonly group: string,
+  ) {}
+
+  async read(stream: string, options: ReadOptions = {}): Promise<LogPage> {
+    const fromToken = options.nextToken !== undefined;
+    const tail = !fromToken && options.tail !== undefined;
+    try {
+      const out = await this.client.send(
+        new GetLogEventsCommand({
+          logGroupName: this.group,
+          logStreamName: stream,
+          startFromHead: !tail,
+          limit: tail ? options.tail : (options.limit ?? DEFAULT_PAGE_EVENTS),
+          ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
+          ...(fromToken ? { nextToken: options.nextToken } : {}),
+        }),
+      );
+      const events = (out.events ?? []).map((e) => ({
+        timestamp: e.timestamp ?? 0,
+        message: e.message ?? '',
+      }));
+      return { events, ...(out.nextForwardToken ? { nextToken: out.nextForwardToken } : {}) };
+    } catch (error) {
+      // No stream yet: the container has printed nothing shipped so far.
+      if (error instanceof ResourceNotFoundException) {
+        return { events: [], ...(fromToken ? { nextToken: options.nextToken } : {}) };
+      }
+      throw error;
+    }
+  }
+
+  /** Every event of one stream from the start (tests, small streams). */
+  async readAll(stream: string): Promise<StoredLogEvent[]> {
+    const all: StoredLogEvent[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const page = await this.read(stream, token ? { nextToken: token } : {});
+      all.push(...page.events);
+      if (page.nextToken === undefined || page.nextToken === token) return all;
+      token = page.nextToken;
+    }
+  }
+
+  /** Several streams interleaved by time (at most 100 streams per call). */
+  async readMany(
+    streams: readonly string[],
+    options: Pick<ReadOptions, 'startTime' | 'nextToken' | 'limit'> = {},
+  ): Promise<LogPage> {
+    if (streams.length === 0) return { events: [] };
+    try {
+      const out = await this.client.send(
+        new FilterLogEventsCommand({
+          logGroupName: this.group,
+          logStreamNames: [...streams],
+          limit: options.limit ?? DEFAULT_PAGE_EVENTS,
+          ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
+          ...(options.nextToken !== undefined ? { nextToken: options.nextToken } : {}),
+        }),
+      );
+      const events = (out.events ?? []).map((e) => ({
+        timestamp: e.timestamp ?? 0,
+        message: e.message ?? '',
+        stream: e.logStreamName ?? '',
+      }));
+      return { events, ...(out.nextToken ? { nextToken: out.nextToken } : {}) };
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return { events: [] };
+      throw error;
+    }
+  }
+}
