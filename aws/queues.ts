@@ -1,5 +1,6 @@
 // SQS: the scheduling queue (nudges to place a task) and one queue per worker (run/stop).
 import {
+  ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
@@ -224,6 +225,23 @@ export class Queues {
       if (out.Failed?.length) {
         throw new Error(`deleting ${out.Failed.length} messages failed: ${out.Failed[0]?.Message}`);
       }
+    }
+  }
+
+  /** Makes held messages invisible for `seconds` from now (0: visible again at once). */
+  async changeVisibility(queueUrl: string, receiptHandles: string[], seconds: number) {
+    for (let i = 0; i < receiptHandles.length; i += 10) {
+      const chunk = receiptHandles.slice(i, i + 10);
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((handle, n) => ({
+            Id: String(n),
+            ReceiptHandle: handle,
+            VisibilityTimeout: seconds,
+          })),
+        }),
+      );
     }
   }
 

@@ -10,7 +10,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { CapacityChange } from '../core/taskStateMachine.js';
-import type { Resources, WorkerMetrics, WorkerRecord, WorkerState } from '../core/types.js';
+import type {
+  EngineHealth,
+  Resources,
+  WorkerMetrics,
+  WorkerRecord,
+  WorkerState,
+} from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 
 interface WorkerItem {
@@ -38,6 +44,7 @@ interface WorkerItem {
   heartbeatIntervalMs?: number;
   queueCaughtUpAt?: string;
   metrics?: WorkerMetrics;
+  engine?: EngineHealth;
   version?: string;
 }
 
@@ -66,6 +73,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     ...(item.heartbeatIntervalMs ? { heartbeatIntervalMs: item.heartbeatIntervalMs } : {}),
     ...(item.queueCaughtUpAt ? { queueCaughtUpAt: item.queueCaughtUpAt } : {}),
     ...(item.metrics ? { metrics: item.metrics } : {}),
+    ...(item.engine ? { engine: item.engine } : {}),
     ...(item.version ? { version: item.version } : {}),
   };
 }
@@ -124,6 +132,12 @@ export interface Registration {
   capacity: Resources;
   queueUrl: string;
   version?: string;
+}
+
+/** What a heartbeat may carry beside its metrics. */
+export interface HeartbeatExtra {
+  /** The engine's answer to this beat's ping (the scheduler skips a worker whose did not come). */
+  engine?: EngineHealth;
 }
 
 export class WorkerStore {
@@ -233,8 +247,10 @@ export class WorkerStore {
     now = new Date(),
     intervalMs?: number,
     queueCaughtUpAt?: Date,
+    extra: HeartbeatExtra = {},
   ): Promise<void> {
     const set = ['heartbeatAt = :at', '#metrics = :metrics'];
+    if (extra.engine) set.push('engine = :engine');
     const remove: string[] = [];
     if (intervalMs === undefined) remove.push('heartbeatIntervalMs');
     else set.push('heartbeatIntervalMs = :interval');
@@ -256,6 +272,7 @@ export class WorkerStore {
             ...(queueCaughtUpAt === undefined
               ? {}
               : { ':caughtUp': queueCaughtUpAt.toISOString() }),
+            ...(extra.engine ? { ':engine': extra.engine } : {}),
           },
         }),
       );

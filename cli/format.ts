@@ -60,7 +60,12 @@ export function formatRestart(task: TaskRecord): string {
 
 /** `READY`, `DOWN`, `READY,CORDONED`. */
 export function formatWorkerState(worker: WorkerRecord): string {
-  return worker.cordoned ? `${worker.state},CORDONED` : worker.state;
+  const flags: string[] = [worker.state];
+  if (worker.cordoned) flags.push('CORDONED');
+  // Only a live worker's word on its engine counts: a DOWN one's last ping says nothing now.
+  if (worker.state === 'READY' && worker.engine?.answering === false)
+    flags.push('ENGINE-NOT-ANSWERING');
+  return flags.join(',');
 }
 
 /** A one-line account of where a task stands, for --wait progress and results. */

@@ -26,6 +26,8 @@ export type RestartCause =
   | { kind: 'exit'; exitCode: number }
   | { kind: 'unhealthy' }
   | { kind: 'start-failed' }
+  /** Held past its state's bound by a live worker (core/stuckTasks.ts): never again in place. */
+  | { kind: 'stuck'; what: string }
   | { kind: 'lost' };
 
 export type RestartDecision =
@@ -79,6 +81,7 @@ export function decideRestart(
   if (policy.mode === 'never' || (succeeded && policy.mode !== 'always')) {
     return { restart: undefined, reason: what };
   }
+  if (cause.kind === 'stuck') return reschedule(what);
   if (task.restartCount < maxRestarts) {
     return plan(
       'in-place',
@@ -97,6 +100,8 @@ function describe(cause: Exclude<RestartCause, { kind: 'lost' }>): string {
       return 'failed its health check';
     case 'start-failed':
       return 'could not be started';
+    case 'stuck':
+      return cause.what;
   }
 }
 

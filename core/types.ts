@@ -191,6 +191,13 @@ export interface WorkerMetrics {
   runningTasks: number;
 }
 
+/** The worker's container engine as its last heartbeat found it (a ping with a timeout). */
+export interface EngineHealth {
+  answering: boolean;
+  /** Why it did not answer (a timeout, a refused connection). */
+  error?: string;
+}
+
 export interface WorkerRecord {
   id: string;
   name: string;
@@ -212,6 +219,8 @@ export interface WorkerRecord {
    */
   queueCaughtUpAt?: string;
   metrics?: WorkerMetrics;
+  /** Declared with each heartbeat; absent from older workers (then taken as answering). */
+  engine?: EngineHealth;
   version?: string;
 }
 

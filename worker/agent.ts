@@ -9,6 +9,7 @@ import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
 import type { ReceivedWorkerMessage, ScheduleMessage } from '../core/messages.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
+import { EngineWatch } from './control/engineWatch.js';
 import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './control/heartbeat.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_MS,
@@ -220,10 +221,18 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   const idleInterval =
     options.heartbeatIdleIntervalMs ??
     (options.heartbeatIntervalMs === undefined ? config.heartbeatIdleIntervalMs : undefined);
+  const busyInterval = options.heartbeatIntervalMs ?? config.heartbeatIntervalMs;
+  // Its answer changing beats at once (`wake(false)`: a beat, not a busy spell).
+  const engineWatch = new EngineWatch(runtime, {
+    intervalMs: busyInterval,
+    onChange: () => waker.wake(false),
+    log,
+  });
+  const watching = engineWatch.run(signal);
   const heartbeat = runHeartbeat({
     workerId,
     workers,
-    intervalMs: options.heartbeatIntervalMs ?? config.heartbeatIntervalMs,
+    intervalMs: busyInterval,
     waker,
     // An explicit interval (tests, a user's flag) means "beat this often", idle or not.
     ...(idleInterval ? { idleIntervalMs: idleInterval } : {}),
@@ -235,6 +244,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       return known ? Promise.resolve(known.size) : runtime.countRunning();
     },
     queueCaughtUpAt: () => queueCaughtUpAt,
+    engineHealth: () => engineWatch.current,
     log,
     signal,
     // Back in touch (after an outage, or registered again after being marked DOWN): the
@@ -286,7 +296,6 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
 
   const handle = async (message: ReceivedWorkerMessage): Promise<string> => {
     if (message.kind !== 'run') return handleStop(context, message);
-    waker.wake();
     return handleRun(context, message);
   };
   const queueLoop = runQueueLoop({
@@ -294,14 +303,18 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     queueUrl: options.queueUrl,
     signal,
     handle,
+    // A run on an idle worker: beat now, even if the run waits for a start slot.
+    onReceived: (message) => {
+      if (message.kind === 'run') waker.wake();
+    },
     log,
     onCaughtUp: (at) => {
       queueCaughtUpAt = at;
     },
-    // Twice the start slots: enough to keep them fed, few enough that a received message does
-    // not outwait its visibility timeout (60 s) behind the others. With 16 in hand and ten
-    // workers sharing one engine (~0.2 starts/s each, bench:throughput), SQS handed out
-    // 800-1,500 second copies per 1,000 tasks, each a lost claim and a read on the control plane.
+    // Runs handled at once (each claims its task, then waits for a start slot): twice the start
+    // slots keeps them fed. The rest of a backlog waits in the loop, its tasks still SCHEDULED
+    // and their messages kept invisible (before, messages outwaited their 60-s visibility
+    // timeout: 800-1,500 second copies per 1,000 tasks in bench:throughput); stops go first.
     maxInFlight: 2 * (options.startConcurrency ?? DEFAULT_START_CONCURRENCY),
     ...(options.queueWaitSeconds !== undefined ? { waitSeconds: options.queueWaitSeconds } : {}),
     ...(options.receiveWindowMs !== undefined ? { receiveWindowMs: options.receiveWindowMs } : {}),
@@ -336,6 +349,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       queueLoop,
       events,
       heartbeat,
+      watching,
       reconcileLoop,
       ...background,
       ...(reconciling ? [reconciling] : []),

@@ -8,6 +8,7 @@ import type { FilterPlugin, PlacementContext } from './types.js';
 
 export const REASON_NOT_READY = 'not ready';
 export const REASON_CORDONED = 'cordoned';
+export const REASON_ENGINE = 'engine not answering';
 export const REASON_CPU = 'insufficient cpu';
 export const REASON_MEMORY = 'insufficient memory';
 export const REASON_DISK = 'insufficient disk';
@@ -74,6 +75,18 @@ export const workerReady: FilterPlugin = {
   },
 };
 
+/**
+ * A worker whose engine did not answer its last heartbeat's ping would claim the task and hang
+ * on the start: a hung dockerd must not swallow work. A worker that says nothing (an older
+ * version) is taken as answering.
+ */
+export const engineAnswering: FilterPlugin = {
+  name: 'engine-answering',
+  filter(_task: TaskSpec, worker: WorkerRecord) {
+    return worker.engine?.answering === false ? REASON_ENGINE : undefined;
+  },
+};
+
 /** A cordoned worker keeps its tasks but takes no new ones. */
 export const notCordoned: FilterPlugin = {
   name: 'not-cordoned',
@@ -108,6 +121,7 @@ export const resourcesFit: FilterPlugin = {
  */
 export const DEFAULT_FILTERS: readonly FilterPlugin[] = [
   workerReady,
+  engineAnswering,
   notCordoned,
   constraintsMatch,
   resourcesFit,
@@ -127,6 +141,7 @@ export const defaultFeasibility: FilterPlugin = {
     ) {
       return REASON_NOT_READY;
     }
+    if (worker.engine?.answering === false) return REASON_ENGINE;
     if (worker.cordoned) return REASON_CORDONED;
     if (task.constraints !== undefined && task.constraints.length > 0) {
       const unmet = unmetConstraint(task, worker);

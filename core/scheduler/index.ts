@@ -21,11 +21,13 @@ export {
 export { InvalidPolicyError, UnknownPolicyError } from './errors.js';
 export {
   DEFAULT_FILTERS,
+  engineAnswering,
   isHeartbeatFresh,
   notCordoned,
   REASON_CORDONED,
   REASON_CPU,
   REASON_DISK,
+  REASON_ENGINE,
   REASON_MEMORY,
   REASON_NOT_READY,
   resourcesFit,

@@ -2,7 +2,13 @@
 // feasibility checks) plus weighted scorers; new ones are registered in `policyRegistry`.
 import { constraintsMatch } from './constraints.js';
 import { epvmLiveScorer, epvmScorer } from './epvm.js';
-import { DEFAULT_FILTERS, notCordoned, resourcesFit, workerReady } from './filters.js';
+import {
+  DEFAULT_FILTERS,
+  engineAnswering,
+  notCordoned,
+  resourcesFit,
+  workerReady,
+} from './filters.js';
 import { hostPortsFree } from './ports.js';
 import { roundRobinScorer } from './roundRobin.js';
 import { spreadScorer } from './spread.js';
@@ -11,6 +17,7 @@ import { binPackScorer, leastAllocatedScorer } from './utilization.js';
 
 export const BUILTIN_FILTERS: readonly FilterPlugin[] = [
   workerReady,
+  engineAnswering,
   notCordoned,
   constraintsMatch,
   resourcesFit,

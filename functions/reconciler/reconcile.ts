@@ -7,6 +7,8 @@
 // - SCHEDULED tasks no worker picked up get their run message again (if it may have been lost:
 //   core/runResend.ts), STOPPING ones their stop message, by the same rule (workers no longer
 //   list the tasks table on every local pass);
+// - SCHEDULED, STARTING and STOPPING tasks a live worker holds past a bound end with a reason
+//   (core/stuckTasks.ts);
 // - PENDING tasks get a fresh schedule nudge (a lost nudge, or room that has freed up).
 // Reading every STARTING and RUNNING task costs O(running tasks) on each sweep (bench:
 // throughput, 1,000 tasks: a 1 MB Query every 5 s; in AWS ~1,250 read units a sweep at 10,000
@@ -28,8 +30,10 @@ import {
   scheduledWorthReading,
   stopMessageOverdue,
 } from '../../core/runResend.js';
+import { stuckVerdict } from '../../core/stuckTasks.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
+import { settleStuck } from './stuck.js';
 
 /** Leave fresh submissions to their own nudge. */
 const PENDING_GRACE_MS = 5_000;
@@ -66,6 +70,8 @@ export interface ReconcileReport {
   runResent: number;
   stopResent: number;
   pendingNudged: number;
+  /** Tasks a live worker held past their state's bound (core/stuckTasks.ts). */
+  stuck: number;
   /** Items (or whole reads) that threw this sweep: logged, counted, skipped. */
   failed: number;
 }
@@ -91,6 +97,7 @@ export async function reconcile(
     runResent: 0,
     stopResent: 0,
     pendingNudged: 0,
+    stuck: 0,
     failed: 0,
   };
   // Only a failed read of the workers throws out of the sweep: without it no DOWN decision can
@@ -203,6 +210,10 @@ async function settleHeld(
   if (!worker || worker.state === 'DOWN') {
     const record = await stillAsBriefed(deps, task);
     if (record && (await loseTask(deps, record, worker))) report.tasksLost++;
+  } else if (stuckVerdict(task, worker.name, now)) {
+    const record = await stillAsBriefed(deps, task);
+    const verdict = record && stuckVerdict(record, worker.name, now);
+    if (verdict && (await settleStuck(deps, record, verdict, now))) report.stuck++;
   } else if (
     task.state === 'SCHEDULED' &&
     runMessageOverdue(task.scheduledAt, worker, now, resendMs)

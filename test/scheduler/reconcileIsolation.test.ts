@@ -29,20 +29,25 @@ describe('reconciler: failures are isolated per item', { timeout: 60_000 }, () =
     deps = await schedulerDeps('isolation');
   });
 
-  const placeOn = async (worker: WorkerRecord) =>
+  const placeOn = async (worker: WorkerRecord, now?: Date) =>
     deps.tasks.transition(await addPendingTask(deps), {
       to: 'SCHEDULED',
       by: 'test',
       patch: { workerId: worker.id },
+      ...(now ? { now } : {}),
     });
 
   it('a resend to a deleted queue is counted; a silent worker is still marked DOWN', async () => {
     const broken = await addWorker(deps, `broken-${suffix}`, capacity);
     const silent = await addWorker(deps, `silent-${suffix}`, capacity);
-    const task = await placeOn(broken);
+    const at = nextSweep();
+    // Placed long enough before the sweep for a resend, not for its final bound (stuckTasks.ts).
+    const task = await placeOn(
+      broken,
+      new Date(at.getTime() - deps.config.scheduledResendMs - 5_000),
+    );
     await sqs.send(new DeleteQueueCommand({ QueueUrl: broken.queueUrl }));
 
-    const at = nextSweep();
     // `broken` is alive and caught up with its queue since the placement: the run is overdue.
     await deps.workers.heartbeat(
       broken.id,

@@ -37,7 +37,10 @@ export interface WorkerHarness {
 
 export async function startHarness(
   label: string,
-  agentOptions: Partial<WorkerAgentOptions> = {},
+  /** Or made from the worker's id (a runtime of the test's own labels containers with it). */
+  agentOptions:
+    | Partial<WorkerAgentOptions>
+    | ((workerId: string) => Partial<WorkerAgentOptions>) = {},
   /** Restart backoff; default quick (100 ms, at most 400 ms). */
   restart: Partial<RestartSettings> = {},
 ): Promise<WorkerHarness> {
@@ -82,7 +85,7 @@ export async function startHarness(
     reregister: async () => {
       await workers.register(registration);
     },
-    ...agentOptions,
+    ...(typeof agentOptions === 'function' ? agentOptions(workerId) : agentOptions),
   });
 
   let counter = 0;

@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { mem } from 'systeminformation/lib/memory.js';
 import type { WorkerStore } from '../../aws/workerStore.js';
 import { ConflictError } from '../../core/errors.js';
-import type { WorkerMetrics } from '../../core/types.js';
+import type { EngineHealth, WorkerMetrics } from '../../core/types.js';
 import { CpuUsage } from '../host/cpuUsage.js';
 import { type FilesystemSize, filesystemOf } from '../host/hostCapacity.js';
 import { backoffDelay, sleep, withTimeout } from '../timing.js';
@@ -87,8 +87,9 @@ export class HeartbeatWaker {
   /** Time of the last wake: work counts as under way for an idle interval after it. */
   lastWokenAt = 0;
 
-  wake(): void {
-    this.lastWokenAt = Date.now();
+  /** Beat now; `work` (the default) also keeps the busy interval for an idle interval. */
+  wake(work = true): void {
+    if (work) this.lastWokenAt = Date.now();
     if (this.wakeUp) this.wakeUp();
     else this.pending = true;
   }
@@ -118,6 +119,8 @@ export interface HeartbeatOptions {
   waker?: HeartbeatWaker;
   sampler: Pick<HostMetricsSampler, 'sample'>;
   countRunningTasks: () => Promise<number>;
+  /** The engine's latest answer to a ping (control/engineWatch.ts). */
+  engineHealth?: () => EngineHealth;
   /** When the worker last found its queue empty (core/runResend.ts), if it has yet. */
   queueCaughtUpAt?: () => Date | undefined;
   /** Registers the worker again after the control plane refused a heartbeat. */
@@ -217,6 +220,7 @@ export async function beat(
       new Date(),
       interval + delivery,
       options.queueCaughtUpAt?.(),
+      options.engineHealth ? { engine: options.engineHealth() } : {},
     );
     return interval;
   } catch (error) {

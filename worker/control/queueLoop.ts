@@ -9,6 +9,10 @@
 // full batch, the next waits `receiveWindowMs` (250 ms), so a burst arrives several to a
 // request instead of one (Lambda's SQS batching window makes the same trade). An idle worker
 // is long-polling when a message comes and gets it at once; only the rest of a burst waits.
+// Stops never wait behind starts: the loop keeps receiving while its runs wait for a slot
+// (up to `maxHeld` messages in hand), handles every stop at once, and queues the runs here in
+// the order they came, keeping them invisible in SQS (each visibility timeout is extended
+// while it waits) so no copy is handed out meanwhile.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Queues } from '../../aws/queues.js';
 import {
@@ -21,13 +25,17 @@ import {
 import { backoffDelay, sleep } from '../timing.js';
 
 export interface QueueLoopOptions {
-  queues: Pick<Queues, 'receive' | 'deleteBatch'>;
+  queues: Pick<Queues, 'receive' | 'deleteBatch'> & Partial<Pick<Queues, 'changeVisibility'>>;
   queueUrl: string;
   signal: AbortSignal;
   handle: (message: ReceivedWorkerMessage) => Promise<string>;
   log: (line: string) => void;
-  /** Messages handled at once; polling pauses while this many are in flight. */
+  /** Run messages handled at once; more wait here, in order (stops never wait). */
   maxInFlight?: number;
+  /** Messages in hand (handled or waiting) at most; polling pauses at this many (default 100). */
+  maxHeld?: number;
+  /** Called as each well-formed message is received, before it may wait for a slot. */
+  onReceived?: (message: ReceivedWorkerMessage) => void;
   waitSeconds?: number;
   /** Keeps a malformed message, with the reason, in the workers' dead-letter queue. */
   deadLetter?: (body: string, reason: string) => Promise<void>;
@@ -43,6 +51,73 @@ export interface QueueLoopOptions {
 }
 
 export const DEFAULT_RECEIVE_WINDOW_MS = 250;
+export const DEFAULT_MAX_HELD = 100;
+/** The worker queues' visibility timeout (aws/queues.ts); held messages are kept invisible. */
+const VISIBILITY_SECONDS = 60;
+/** A held message's visibility is extended once less than this is left of it. */
+const EXTEND_WHEN_LEFT_MS = 30_000;
+const EXTEND_CHECK_MS = 10_000;
+
+/** A run message received and waiting for a slot. */
+interface WaitingRun {
+  message: Message;
+  parsed: ReceivedWorkerMessage;
+}
+
+/** Receipt handles of the messages in hand, with when each becomes visible again. */
+class HeldMessages {
+  private readonly visibleAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: QueueLoopOptions) {}
+
+  hold(handle: string | undefined): void {
+    if (!handle || !this.options.queues.changeVisibility) return;
+    this.visibleAt.set(handle, Date.now() + VISIBILITY_SECONDS * 1000);
+    this.timer ??= setInterval(() => void this.extend(), EXTEND_CHECK_MS);
+  }
+
+  release(handle: string | undefined): void {
+    if (handle) this.visibleAt.delete(handle);
+    if (this.visibleAt.size === 0) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Makes the waiting ones visible again at once (shutting down: another run may take them). */
+  async giveBack(handles: string[]): Promise<void> {
+    for (const handle of handles) this.release(handle);
+    if (handles.length === 0 || !this.options.queues.changeVisibility) return;
+    await this.options.queues
+      .changeVisibility(this.options.queueUrl, handles, 0)
+      .catch((error: Error) =>
+        this.options.log(`giving back held messages failed: ${error.message}`),
+      );
+  }
+
+  private async extend(): Promise<void> {
+    const now = Date.now();
+    const due = [...this.visibleAt].filter(([, at]) => at - now < EXTEND_WHEN_LEFT_MS);
+    if (due.length === 0) return;
+    const handles = due.map(([handle]) => handle);
+    try {
+      await this.options.queues.changeVisibility!(
+        this.options.queueUrl,
+        handles,
+        VISIBILITY_SECONDS,
+      );
+      const until = now + VISIBILITY_SECONDS * 1000;
+      for (const handle of handles)
+        if (this.visibleAt.has(handle)) this.visibleAt.set(handle, until);
+    } catch (error) {
+      // At worst a copy is handed out later, and handled idempotently.
+      this.options.log(`extending held messages failed: ${(error as Error).message}`);
+    }
+  }
+}
 
 /** Receipt handles waiting to be deleted together. */
 class DeleteBatcher {
@@ -53,9 +128,11 @@ class DeleteBatcher {
   constructor(
     private readonly options: QueueLoopOptions,
     private readonly delayMs: number,
+    private readonly held: HeldMessages,
   ) {}
 
   add(handle: string): void {
+    this.held.release(handle);
     this.handles.push(handle);
     if (this.handles.length >= 10) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.delayMs);
@@ -83,17 +160,48 @@ class DeleteBatcher {
 /** Polls until the signal aborts, then waits for the messages still being handled. */
 export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
   const { queues, queueUrl, signal, log } = options;
-  // A backlog waits in the queue, not in here, where each message's visibility timeout (60 s)
-  // runs while it waits for one of the runtime's start slots (the agent passes twice those).
-  const maxInFlight = options.maxInFlight ?? 16;
-  const inFlight = new Set<Promise<void>>();
-  const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 5_000);
+  // A run holds one of these while it waits for one of the runtime's start slots (the agent
+  // passes twice those); the rest of a backlog waits in `waiting`, kept invisible in SQS.
+  const maxRuns = options.maxInFlight ?? 16;
+  const maxHeld = Math.max(options.maxHeld ?? DEFAULT_MAX_HELD, maxRuns);
+  const handling = new Set<Promise<void>>();
+  const waiting: WaitingRun[] = [];
+  let runsHandled = 0;
+  const held = new HeldMessages(options);
+  const deletes = new DeleteBatcher(options, options.deleteDelayMs ?? 5_000, held);
   const windowMs = options.receiveWindowMs ?? DEFAULT_RECEIVE_WINDOW_MS;
+  /** An empty queue seen while runs still waited here: reported once they no longer do. */
+  let caughtUpPending: Date | undefined;
+
+  const begin = (work: () => Promise<void>, isRun: boolean) => {
+    if (isRun) runsHandled++;
+    const running = work()
+      .catch((error: Error) => log(`handling a message failed: ${error.message}`))
+      .finally(() => {
+        handling.delete(running);
+        if (isRun) {
+          runsHandled--;
+          dispatch();
+        }
+      });
+    handling.add(running);
+  };
+  const dispatch = () => {
+    while (runsHandled < maxRuns && waiting.length > 0 && !signal.aborted) {
+      const next = waiting.shift()!;
+      begin(() => handleParsed(options, next.message, next.parsed, deletes, held), true);
+    }
+    if (waiting.length === 0 && caughtUpPending) {
+      options.onCaughtUp?.(caughtUpPending);
+      caughtUpPending = undefined;
+    }
+  };
+
   let failures = 0;
   while (!signal.aborted) {
-    while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    while (handling.size + waiting.length >= maxHeld) await Promise.race(handling);
     let messages: Message[];
-    const max = Math.min(10, maxInFlight - inFlight.size);
+    const max = Math.min(10, maxHeld - handling.size - waiting.length);
     const receiveStartedAt = new Date();
     try {
       messages = await queues.receive(queueUrl, {
@@ -114,49 +222,74 @@ export async function runQueueLoop(options: QueueLoopOptions): Promise<void> {
       continue;
     }
     for (const message of messages) {
-      const work = handleMessage(options, message, deletes)
-        .catch((error: Error) => log(`handling a message failed: ${error.message}`))
-        .finally(() => inFlight.delete(work));
-      inFlight.add(work);
+      const parsed = parse(options, message);
+      if (typeof parsed === 'string') {
+        begin(() => deadLetter(options, message, parsed, deletes), false);
+        continue;
+      }
+      held.hold(message.ReceiptHandle);
+      options.onReceived?.(parsed);
+      if (parsed.kind === 'run') waiting.push({ message, parsed });
+      else begin(() => handleParsed(options, message, parsed, deletes, held), false);
     }
-    if (messages.length < max) options.onCaughtUp?.(receiveStartedAt);
+    dispatch();
+    if (messages.length < max) {
+      if (waiting.length === 0) options.onCaughtUp?.(receiveStartedAt);
+      else caughtUpPending = receiveStartedAt;
+    }
     // Empty: the long poll found nothing, poll again. Full: more are likely waiting.
     if (messages.length > 0 && messages.length < max && windowMs > 0) {
       await sleep(windowMs, signal);
     }
   }
-  await Promise.allSettled(inFlight);
+  await held.giveBack(waiting.splice(0).flatMap((w) => w.message.ReceiptHandle ?? []));
+  await Promise.allSettled(handling);
+  held.stop();
   await deletes.flush();
 }
 
-async function handleMessage(
-  options: QueueLoopOptions,
-  message: Message,
-  deletes: DeleteBatcher,
-): Promise<void> {
-  const { log } = options;
-  const body = message.Body ?? '';
+/** The message, parsed with the record it carries; why not, when malformed. */
+function parse(options: QueueLoopOptions, message: Message): ReceivedWorkerMessage | string {
   let parsed: ReceivedWorkerMessage;
   try {
-    parsed = parseWorkerMessage(body);
+    parsed = parseWorkerMessage(message.Body ?? '');
   } catch (error) {
     if (!(error instanceof MalformedMessageError)) throw error;
-    log(`dead-lettering a malformed message (${error.message}): ${body.slice(0, 200)}`);
-    try {
-      await options.deadLetter?.(body, error.message);
-    } catch (sendError) {
-      // Not deleted: after its redeliveries SQS's redrive policy moves it there instead.
-      log(`dead-lettering failed, leaving it for redrive: ${(sendError as Error).message}`);
-      return;
-    }
-    if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);
-    return;
+    const body = (message.Body ?? '').slice(0, 200);
+    options.log(`dead-lettering a malformed message (${error.message}): ${body}`);
+    return error.message;
   }
   const record = recordFromAttribute(
     parsed,
     message.MessageAttributes?.[RECORD_ATTRIBUTE]?.StringValue,
   );
-  if (record) parsed = { ...parsed, record };
+  return record ? { ...parsed, record } : parsed;
+}
+
+async function deadLetter(
+  options: QueueLoopOptions,
+  message: Message,
+  reason: string,
+  deletes: DeleteBatcher,
+): Promise<void> {
+  try {
+    await options.deadLetter?.(message.Body ?? '', reason);
+  } catch (sendError) {
+    // Not deleted: after its redeliveries SQS's redrive policy moves it there instead.
+    options.log(`dead-lettering failed, leaving it for redrive: ${(sendError as Error).message}`);
+    return;
+  }
+  if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);
+}
+
+async function handleParsed(
+  options: QueueLoopOptions,
+  message: Message,
+  parsed: ReceivedWorkerMessage,
+  deletes: DeleteBatcher,
+  held: HeldMessages,
+): Promise<void> {
+  const { log } = options;
   try {
     const outcome = await options.handle(parsed);
     log(`${parsed.kind} ${parsed.taskId} attempt ${parsed.attempt}: ${outcome}`);
@@ -165,6 +298,7 @@ async function handleMessage(
       `${parsed.kind} ${parsed.taskId} attempt ${parsed.attempt} failed, ` +
         `left for redelivery: ${(error as Error).message}`,
     );
+    held.release(message.ReceiptHandle);
     return;
   }
   if (message.ReceiptHandle) deletes.add(message.ReceiptHandle);

@@ -3,6 +3,8 @@
 import type { TaskRecord } from '../../core/types.js';
 
 export interface ContainerRuntime {
+  /** Throws when the engine does not answer within `timeoutMs` (the heartbeat's probe). */
+  ping(timeoutMs?: number): Promise<void>;
   /** Every container of this worker, running or not. */
   listOwn(): Promise<CubeContainer[]>;
   find(taskId: string, attempt: number): Promise<CubeContainer | undefined>;

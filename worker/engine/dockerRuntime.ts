@@ -18,6 +18,7 @@ import type {
   CubeContainer,
   ExecResult,
 } from './containerRuntime.js';
+import { ENGINE_DEADLINES_MS as BOUND, withDeadline } from './engineDeadline.js';
 import { StartSlots } from './startSlots.js';
 
 export const DEFAULT_PULL_TIMEOUT_MS = 120_000;
@@ -72,6 +73,11 @@ export class DockerRuntime implements ContainerRuntime {
     this.startSlots = new StartSlots(options.startConcurrency ?? DEFAULT_START_CONCURRENCY);
   }
 
+  /** Throws when the engine does not answer a ping within `timeoutMs` (the heartbeat's probe). */
+  async ping(timeoutMs: number = BOUND.ping): Promise<void> {
+    await withDeadline(this.docker.ping(), timeoutMs, 'a ping');
+  }
+
   /** Every container of this worker, running or not. */
   async listOwn(): Promise<CubeContainer[]> {
     return this.list([`${LABEL_WORKER}=${this.workerId}`]);
@@ -113,7 +119,11 @@ export class DockerRuntime implements ContainerRuntime {
       containerId = await this.create(options);
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
-      const existing = await this.docker.getContainer(options.name!).inspect();
+      const existing = await withDeadline(
+        this.docker.getContainer(options.name!).inspect(),
+        BOUND.read,
+        'an inspect',
+      );
       if (existing.Config.Labels?.[LABEL_WORKER] !== this.workerId) {
         throw new Error(`container ${options.name} exists but belongs to another worker`, {
           cause: error,
@@ -132,19 +142,21 @@ export class DockerRuntime implements ContainerRuntime {
    * an image inspect before every create is one more engine round trip on the hot path.
    */
   private async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    const create = () =>
+      withDeadline(this.docker.createContainer(options), BOUND.create, 'a create');
     try {
-      return (await this.docker.createContainer(options)).id;
+      return (await create()).id;
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
     await this.ensureImage(options.Image!);
-    return (await this.docker.createContainer(options)).id;
+    return (await create()).id;
   }
 
   /** Starts a container; one already started is fine. */
   async start(containerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).start();
+      await withDeadline(this.docker.getContainer(containerId).start(), BOUND.start, 'a start');
     } catch (error) {
       if (statusOf(error) !== 304) throw error;
     }
@@ -153,7 +165,11 @@ export class DockerRuntime implements ContainerRuntime {
   /** How the container stands; undefined when it no longer exists. */
   async inspectExit(containerId: string): Promise<ContainerExit | undefined> {
     try {
-      const info = await this.docker.getContainer(containerId).inspect();
+      const info = await withDeadline(
+        this.docker.getContainer(containerId).inspect(),
+        BOUND.read,
+        'an inspect',
+      );
       const state = info.State;
       const error = (state as { Error?: string }).Error;
       return {
@@ -175,7 +191,12 @@ export class DockerRuntime implements ContainerRuntime {
    */
   async stop(containerId: string, timeoutSeconds = this.stopTimeoutSeconds): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).stop({ t: timeoutSeconds });
+      // The engine waits the stop timeout itself before its SIGKILL: the bound is beyond it.
+      await withDeadline(
+        this.docker.getContainer(containerId).stop({ t: timeoutSeconds }),
+        timeoutSeconds * 1000 + BOUND.stopMargin,
+        'a stop',
+      );
     } catch (error) {
       const status = statusOf(error);
       if (status !== 304 && status !== 404) throw error;
@@ -184,7 +205,11 @@ export class DockerRuntime implements ContainerRuntime {
 
   async remove(containerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(containerId).remove({ force: true });
+      await withDeadline(
+        this.docker.getContainer(containerId).remove({ force: true }),
+        BOUND.remove,
+        'a removal',
+      );
     } catch (error) {
       const status = statusOf(error);
       // 409: a removal is already in progress.
@@ -199,7 +224,11 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The address a health check reaches the container at: its first network's IP. */
   async ipAddress(containerId: string): Promise<string | undefined> {
-    const info = await this.docker.getContainer(containerId).inspect();
+    const info = await withDeadline(
+      this.docker.getContainer(containerId).inspect(),
+      BOUND.read,
+      'an inspect',
+    );
     const settings = info.NetworkSettings as typeof info.NetworkSettings & { IPAddress?: string };
     const networks = Object.values(settings?.Networks ?? {});
     return settings?.IPAddress || networks.find((n) => n.IPAddress)?.IPAddress;
@@ -207,10 +236,18 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** Runs a command inside a running container (docker exec), output trimmed to 4 KiB. */
   async exec(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
-    const exec = await this.docker
-      .getContainer(containerId)
-      .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream & {
+    const exec = await withDeadline(
+      this.docker
+        .getContainer(containerId)
+        .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }),
+      BOUND.exec,
+      'an exec',
+    );
+    const stream = (await withDeadline(
+      exec.start({ hijack: true, stdin: false }),
+      BOUND.exec,
+      'an exec start',
+    )) as NodeJS.ReadableStream & {
       destroy?: () => void;
     };
     let output = '';
@@ -239,7 +276,7 @@ export class DockerRuntime implements ContainerRuntime {
     if (!finished) return { exitCode: undefined, output };
     // The stream ends as the process does; Docker may take a moment to note its exit code.
     for (let tries = 0; tries < 20; tries++) {
-      const info = await exec.inspect();
+      const info = await withDeadline(exec.inspect(), BOUND.read, 'an exec inspect');
       if (!info.Running && info.ExitCode !== null) return { exitCode: info.ExitCode, output };
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -247,7 +284,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   private async list(labels: string[]): Promise<CubeContainer[]> {
-    const infos = await this.docker.listContainers({ all: true, filters: { label: labels } });
+    const infos = await withDeadline(
+      this.docker.listContainers({ all: true, filters: { label: labels } }),
+      BOUND.read,
+      'a container listing',
+    );
     return infos.map((info) => ({
       id: info.Id,
       taskId: info.Labels[LABEL_TASK_ID] ?? '',
@@ -259,7 +300,7 @@ export class DockerRuntime implements ContainerRuntime {
   /** Makes sure the image is local, pulling it if it is not. */
   private async ensureImage(ref: string): Promise<void> {
     try {
-      await this.docker.getImage(ref).inspect();
+      await withDeadline(this.docker.getImage(ref).inspect(), BOUND.read, 'an image inspect');
       return;
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
@@ -273,7 +314,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   private async pull(ref: string): Promise<void> {
-    const stream = await this.docker.pull(ref);
+    const stream = await withDeadline(this.docker.pull(ref), this.pullTimeoutMs, 'a pull');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();

@@ -14,6 +14,8 @@ export class SimulatedRuntime implements ContainerRuntime {
 
   constructor(readonly workerId: string) {}
 
+  async ping(): Promise<void> {}
+
   async listOwn(): Promise<CubeContainer[]> {
     return [...this.containers.values()].map((c) => ({ ...c }));
   }
