@@ -13,6 +13,10 @@ export class ShippingRuntime implements ContainerRuntime {
     private readonly shipping: LogShipping,
   ) {}
 
+  ping(timeoutMs?: number) {
+    return this.inner.ping(timeoutMs);
+  }
+
   async listOwn() {
     const containers = await this.inner.listOwn();
     for (const c of containers) {
