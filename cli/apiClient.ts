@@ -36,6 +36,28 @@ export interface TaskDetail {
   events: TaskEvent[];
 }
 
+/** One page of an attempt's output (GET /v1/tasks/{id}/logs). */
+export interface TaskLogsPage {
+  taskId: string;
+  attempt: number;
+  state: TaskState;
+  latestAttempt: number;
+  /** This attempt prints no more: an empty page after this means the reader has it all. */
+  ended: boolean;
+  /** The task will run no new attempt. */
+  over: boolean;
+  lines: { time: string; message: string }[];
+  nextToken?: string;
+}
+
+export interface TaskLogsQuery {
+  attempt?: number;
+  since?: string;
+  tail?: number;
+  nextToken?: string;
+  limit?: number;
+}
+
 export type NodeAction = 'cordon' | 'uncordon' | 'drain';
 
 export interface NodeActionResult {
@@ -110,6 +132,15 @@ export class ApiClient {
 
   async getTask(id: string): Promise<TaskDetail> {
     return this.request<TaskDetail>('GET', `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  async taskLogs(id: string, query: TaskLogsQuery = {}): Promise<TaskLogsPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) params.set(key, String(value));
+    }
+    const search = params.size > 0 ? `?${params}` : '';
+    return this.request<TaskLogsPage>('GET', `/tasks/${encodeURIComponent(id)}/logs${search}`);
   }
 
   async stopTask(id: string): Promise<TaskRecord> {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Builtins, Cli, UsageError } from 'clipanion';
 import { InspectCommand } from './commands/inspect.js';
+import { LogsCommand } from './commands/logs.js';
 import { NodeCordonCommand, NodeDrainCommand, NodeUncordonCommand } from './commands/node.js';
 import { NodesCommand } from './commands/nodes.js';
 import { PsCommand } from './commands/ps.js';
@@ -36,6 +37,7 @@ export function buildCli(): Cli {
     RunCommand,
     PsCommand,
     InspectCommand,
+    LogsCommand,
     StopCommand,
     NodesCommand,
     NodeCordonCommand,
@@ -61,6 +63,7 @@ const TOP_LEVEL = [
   'run',
   'ps',
   'inspect',
+  'logs',
   'stop',
   'nodes',
   'node',

@@ -30,6 +30,8 @@ export interface RunFlags {
   stopSignal?: string;
   stopTimeout?: string;
   maxReschedules?: string;
+  /** False (`--no-logs`): the output is not shipped to the log group. */
+  logs?: boolean;
 }
 
 const NETWORKS: readonly NetworkMode[] = ['bridge', 'host', 'none'];
@@ -75,6 +77,7 @@ export function buildTaskRequest(
   if (flags.maxReschedules !== undefined) {
     body.maxReschedules = parseCount('--max-reschedules', flags.maxReschedules, 0);
   }
+  if (flags.logs === false) body.logs = false;
   return body;
 }
 

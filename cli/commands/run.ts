@@ -86,6 +86,9 @@ export class RunCommand extends CubeCommand {
   stopTimeout = Option.String('--stop-timeout', {
     description: 'Seconds between the stop signal and SIGKILL (default 10)',
   });
+  logs = Option.Boolean('--logs', true, {
+    description: "Ship the output to the log group for 'cube logs' (--no-logs: do not)",
+  });
   wait = Option.Boolean('--wait', false, { description: 'Wait until the task runs or fails' });
   timeout = Option.String('--timeout', {
     description: 'Seconds to wait with --wait (default 120)',
@@ -120,6 +123,7 @@ export class RunCommand extends CubeCommand {
         healthStartPeriod: this.healthStartPeriod,
         stopSignal: this.stopSignal,
         stopTimeout: this.stopTimeout,
+        logs: this.logs,
       },
       process.env,
     );

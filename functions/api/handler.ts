@@ -11,6 +11,7 @@ import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { bodyLimit } from '../shared/bodyLimit.js';
 import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
+import { getTaskLogs, TaskLogsQuery } from './logs.js';
 import { cordonNode, drainNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
@@ -52,6 +53,20 @@ export const apiRoutes: ApiRoute[] = [
     responses: { 200: '{ task, events }' },
     errors: [404],
     handler: getTask,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tasks/{id}/logs',
+    operationId: 'getTaskLogs',
+    summary: "A page of one attempt's output (stdout and stderr, in order, with times)",
+    scopes: ['submit', 'read'],
+    params: TaskIdParams,
+    query: TaskLogsQuery,
+    responses: {
+      200: '{ taskId, attempt, state, latestAttempt, ended, over, lines: [{ time, message }], nextToken }',
+    },
+    errors: [404],
+    handler: getTaskLogs,
   },
   {
     method: 'DELETE',

@@ -105,6 +105,7 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
       'POST /v1/tasks',
       'GET /v1/tasks',
       'GET /v1/tasks/{id}',
+      'GET /v1/tasks/{id}/logs',
       'DELETE /v1/tasks/{id}',
       'GET /v1/nodes',
       'POST /v1/workers',
