@@ -14,6 +14,10 @@ export interface ControlPlaneConfig {
   logGroup: string;
   /** Days the log group keeps it (`CUBE_LOG_RETENTION_DAYS`, default 30; for `cube up`). */
   logRetentionDays: number;
+  /** Services, their revisions and replica slots (`CUBE_SERVICES_TABLE`). */
+  servicesTable: string;
+  /** How often the service controller looks again at a service not yet converged. */
+  servicePollMs: number;
   schedulingQueueName: string;
   /** Set in AWS by the stack; locally resolved from the queue name. */
   schedulingQueueUrl?: string;
@@ -59,6 +63,8 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     tokensTable: env.CUBE_TOKENS_TABLE ?? `${prefix}-tokens`,
     logGroup: env.CUBE_LOG_GROUP || logGroupName(prefix),
     logRetentionDays: num('CUBE_LOG_RETENTION_DAYS', 30),
+    servicesTable: env.CUBE_SERVICES_TABLE ?? `${prefix}-services`,
+    servicePollMs: num('CUBE_SERVICE_POLL_MS', 2_000),
     schedulingQueueName: env.CUBE_SCHEDULING_QUEUE_NAME ?? `${prefix}-scheduling`,
     schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
     schedulingDlqUrl: env.CUBE_SCHEDULING_DLQ_URL || undefined,
@@ -95,6 +101,8 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
     CUBE_TOKENS_TABLE: config.tokensTable,
     CUBE_LOG_GROUP: config.logGroup,
     CUBE_LOG_RETENTION_DAYS: String(config.logRetentionDays),
+    CUBE_SERVICES_TABLE: config.servicesTable,
+    CUBE_SERVICE_POLL_MS: String(config.servicePollMs),
     CUBE_SCHEDULING_QUEUE_NAME: config.schedulingQueueName,
     CUBE_WORKER_QUEUE_PREFIX: config.workerQueuePrefix,
     CUBE_HEARTBEAT_TTL_MS: String(config.heartbeatTtlMs),

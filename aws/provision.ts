@@ -70,6 +70,19 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
       ],
     },
     {
+      // One partition per service: its record, revisions and replica slots (serviceStore.ts).
+      TableName: config.servicesTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'service', AttributeType: 'S' },
+        { AttributeName: 'key', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'service', KeyType: 'HASH' },
+        { AttributeName: 'key', KeyType: 'RANGE' },
+      ],
+    },
+    {
       TableName: config.tokensTable,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [{ AttributeName: 'hash', AttributeType: 'S' }],

@@ -13,7 +13,7 @@ import {
 import {
   MAX_RECORD_ATTRIBUTE_BYTES,
   RECORD_ATTRIBUTE,
-  type ScheduleMessage,
+  type SchedulingMessage,
   type WorkerMessage,
 } from '../core/messages.js';
 import type { TaskRecord } from '../core/types.js';
@@ -105,7 +105,7 @@ export class Queues {
     return this.schedulingUrl;
   }
 
-  async sendSchedule(message: ScheduleMessage, delaySeconds = 0): Promise<void> {
+  async sendSchedule(message: SchedulingMessage, delaySeconds = 0): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: await this.schedulingQueueUrl(),

@@ -359,6 +359,7 @@ export class TaskStore {
   }
 }
 
-function eventItem(event: TaskEvent) {
+/** A task event as the events table stores it (its version is the sort key). */
+export function eventItem(event: TaskEvent) {
   return { ...event, seq: event.version };
 }

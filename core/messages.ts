@@ -10,6 +10,17 @@ export const ScheduleMessage = z.strictObject({
 });
 export type ScheduleMessage = z.infer<typeof ScheduleMessage>;
 
+/** Nudges the service controller to look at one service (apply, scale, rollback, delete, wake). */
+export const ServiceMessage = z.strictObject({
+  kind: z.literal('service'),
+  name: z.string().min(1).max(64),
+});
+export type ServiceMessage = z.infer<typeof ServiceMessage>;
+
+/** What the scheduling queue carries: placement nudges and service controller nudges. */
+export const SchedulingMessage = z.discriminatedUnion('kind', [ScheduleMessage, ServiceMessage]);
+export type SchedulingMessage = z.infer<typeof SchedulingMessage>;
+
 export const WorkerMessage = z.strictObject({
   kind: z.enum(['run', 'stop']),
   taskId: z.string().min(1).max(64),
@@ -80,4 +91,6 @@ function parseWith<T>(schema: z.ZodType<T>, body: string): T {
 
 export const parseScheduleMessage = (body: string): ScheduleMessage =>
   parseWith(ScheduleMessage, body);
+export const parseSchedulingMessage = (body: string): SchedulingMessage =>
+  parseWith(SchedulingMessage, body);
 export const parseWorkerMessage = (body: string): WorkerMessage => parseWith(WorkerMessage, body);

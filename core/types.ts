@@ -155,6 +155,10 @@ export interface TaskRecord {
   /** Why the task is in its state: a pending placement reason, a failure, a stop. */
   reason?: string;
   placement?: PlacementExplanation;
+  /** A service's replica: its service, the revision of the service's task spec, its slot. */
+  service?: string;
+  serviceRevision?: number;
+  serviceSlot?: number;
   createdAt: string;
   updatedAt: string;
   scheduledAt?: string;

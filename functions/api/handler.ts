@@ -16,6 +16,7 @@ import { cordonNode, drainNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
 import { dryRunSchedule } from './schedule.js';
+import { serviceRoutes } from './services/routes.js';
 import { getTask, listTasks, stopTask, submitTask, TaskIdParams, TaskListQuery } from './tasks.js';
 import { createToken, listTokens, revokeToken, TokenCreateInput, TokenIdParams } from './tokens.js';
 import { listNodes, registerWorker, WorkerKeyParams, WorkerRegistrationInput } from './workers.js';
@@ -171,6 +172,7 @@ export const apiRoutes: ApiRoute[] = [
     errors: [404],
     handler: revokeToken,
   },
+  ...serviceRoutes,
   openApiRoute(() => apiRoutes),
 ];
 

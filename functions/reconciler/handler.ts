@@ -2,6 +2,7 @@
 // left behind. Every repair is a version-checked transition, so running it twice, or beside
 // the scheduler and workers, is safe.
 import middy from '@middy/core';
+import { sweepServices } from '../services/controller.js';
 import { getDeps } from '../shared/deps.js';
 import { reconcile } from './reconcile.js';
 
@@ -20,7 +21,9 @@ async function sweep() {
   try {
     healthySince ??= now.getTime();
     const mayMarkDown = now.getTime() - healthySince >= deps.config.heartbeatTtlMs;
-    return await reconcile(deps, { now, mayMarkDown });
+    const report = await reconcile(deps, { now, mayMarkDown });
+    // Services after tasks: a replica the sweep just found lost is replaced in the same sweep.
+    return { ...report, servicesActedOn: await sweepServices(deps) };
   } catch (error) {
     healthySince = undefined;
     throw error;

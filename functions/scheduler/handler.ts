@@ -1,10 +1,12 @@
 // The scheduler function: SQS batch of schedule nudges -> placements, with partial batch
-// failures so one bad record is retried (and finally dead-lettered) alone.
+// failures so one bad record is retried (and finally dead-lettered) alone. The same queue
+// carries the service controller's nudges (`{kind: 'service', name}`), run here too.
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MalformedMessageError, parseScheduleMessage } from '../../core/messages.js';
+import { MalformedMessageError, parseSchedulingMessage } from '../../core/messages.js';
 import type { RoundRobinCursor } from '../../core/scheduler/index.js';
+import { runServiceController } from '../services/controller.js';
 import { getDeps } from '../shared/deps.js';
 import type { WorkerSnapshot } from '../shared/workerSnapshot.js';
 import { workerSnapshot } from '../shared/workerSnapshot.js';
@@ -21,10 +23,13 @@ async function scheduleBatch(event: SQSEvent) {
   // One record at a time: each placement sees the reservations made before it.
   for (const record of event.Records) {
     try {
-      const message = parseScheduleMessage(record.body);
+      const message = parseSchedulingMessage(record.body);
       results.push({
         status: 'fulfilled',
-        value: await placePendingTask(deps, message, snapshot, roundRobinCursor),
+        value:
+          message.kind === 'service'
+            ? await runServiceController(deps, message.name)
+            : await placePendingTask(deps, message, snapshot, roundRobinCursor),
       });
     } catch (reason) {
       results.push(

@@ -2,6 +2,7 @@
 import { awsClients } from '../../aws/clients.js';
 import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
 import { Queues } from '../../aws/queues.js';
+import { ServiceStore } from '../../aws/serviceStore.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { TokenStore } from '../../aws/tokenStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
@@ -13,6 +14,7 @@ export interface Deps {
   workers: WorkerStore;
   tokens: TokenStore;
   queues: Queues;
+  services: ServiceStore;
 }
 
 let deps: Deps | undefined;
@@ -27,6 +29,7 @@ export function getDeps(): Deps {
       workers: new WorkerStore(ddb, config),
       tokens: new TokenStore(ddb, config),
       queues: new Queues(sqs, config),
+      services: new ServiceStore(ddb, config),
     };
   }
   return deps;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createAwsClients } from '../../aws/clients.js';
 import { Queues } from '../../aws/queues.js';
+import { ServiceStore } from '../../aws/serviceStore.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { TokenStore } from '../../aws/tokenStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
@@ -67,6 +68,7 @@ export async function schedulerDeps(label: string): Promise<Deps> {
     workers: new WorkerStore(ddb, config),
     tokens: new TokenStore(ddb, config),
     queues: new Queues(sqs, config),
+    services: new ServiceStore(ddb, config),
   };
 }
 

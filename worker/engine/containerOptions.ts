@@ -14,6 +14,9 @@ export const LABEL_LOGS = 'cube.logs';
  * chatty task cannot fill the host's disk; the worker ships from it (worker/logs/).
  */
 export const LOG_ROTATION = { 'max-size': '10m', 'max-file': '3' } as const;
+/** On a service's replicas: the service's name and the revision the replica runs. */
+export const LABEL_SERVICE = 'cube.service';
+export const LABEL_REVISION = 'cube.revision';
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
@@ -50,6 +53,12 @@ export function containerCreateOptions(
       [LABEL_ATTEMPT]: String(task.attempt),
       [LABEL_WORKER]: workerId,
       ...(spec.logs === false ? { [LABEL_LOGS]: 'off' } : {}),
+      ...(task.service !== undefined
+        ? {
+            [LABEL_SERVICE]: task.service,
+            [LABEL_REVISION]: String(task.serviceRevision ?? ''),
+          }
+        : {}),
     },
     ...(spec.ports.length > 0 ? { ExposedPorts: exposed } : {}),
     // `docker stop` (and a daemon shutdown) then sends the task's own signal and waits its time.
