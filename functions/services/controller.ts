@@ -221,7 +221,7 @@ export async function sweepServices(deps: ServiceDeps): Promise<number> {
   for (const service of await deps.services.list()) {
     try {
       const run = await runServiceController(deps, service.name);
-      if (run.outcome === 'acted' || run.outcome === 'deleted') acted++;
+      if (run.created + run.stopped > 0 || run.outcome === 'deleted') acted++;
     } catch (error) {
       console.error(`service ${service.name}: controller failed: ${(error as Error).message}`);
     }

@@ -1,0 +1,291 @@
+// Services on the real emulator and Docker: a 3-replica busybox httpd service (command health
+// check inside its own network namespace) comes up, rolls out a new revision without dropping
+// below replicas - maxUnavailable healthy, rolls a broken revision back by itself, scales,
+// resists concurrent applies and controllers, and leaves no container when deleted.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runServiceController } from '../../functions/services/controller.js';
+import {
+  eventually,
+  type ServiceBody,
+  type ServiceCluster,
+  startServiceCluster,
+  webSpec,
+} from './support.js';
+
+let cluster: ServiceCluster;
+
+async function show(name: string) {
+  const { status, body } = await cluster.api<ServiceBody>('GET', `/v1/services/${name}`);
+  assert.equal(status, 200, JSON.stringify(body));
+  return body;
+}
+
+async function settled(name: string, revision: number, replicas: number, timeoutMs = 90_000) {
+  return eventually(
+    `${name} revision ${revision} with ${replicas}/${replicas} healthy`,
+    async () => {
+      const body = await show(name);
+      const { service } = body;
+      return service.rollout.state === 'complete' &&
+        service.revision === revision &&
+        service.counts.healthy === replicas &&
+        service.counts.live === replicas &&
+        service.counts.stopping === 0
+        ? body
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Samples every 200 ms until stopped: the fewest healthy and the most running containers. */
+function sampler(name: string) {
+  let minHealthy = Number.POSITIVE_INFINITY;
+  let maxContainers = 0;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const [body, containers] = await Promise.all([show(name), cluster.containers(name)]);
+      minHealthy = Math.min(minHealthy, body.service.counts.healthy);
+      maxContainers = Math.max(maxContainers, containers.length);
+      samples++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { minHealthy, maxContainers, samples };
+    },
+  };
+}
+
+async function oneContainerEach(name: string, revision: number) {
+  const body = await show(name);
+  const containers = await cluster.containers(name);
+  assert.equal(containers.length, body.service.replicas, 'one running container per replica');
+  for (const replica of body.service.replicaTasks) {
+    const own = containers.filter((c) => c.Labels['cube.task-id'] === replica.taskId);
+    assert.equal(own.length, 1, `replica ${replica.taskId} has one container`);
+    assert.equal(own[0]!.Labels['cube.service'], name);
+    assert.equal(own[0]!.Labels['cube.revision'], String(revision));
+  }
+}
+
+before(async () => {
+  cluster = await startServiceCluster('svc');
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+describe('services: up and rolling', { timeout: 600_000 }, () => {
+  test('a 3-replica service becomes 3/3 healthy; the same spec again changes nothing', async () => {
+    const created = await cluster.api<ServiceBody & { change: string }>(
+      'PUT',
+      '/v1/services/web',
+      webSpec(3),
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.change, 'created');
+    const body = await settled('web', 1, 3);
+    assert.match(body.service.rollout.reason, /^revision 1 complete: 3\/3 replicas healthy$/);
+    await oneContainerEach('web', 1);
+    const workers = new Set(
+      body.service.replicaTasks.map((r) => (r as { workerId?: string }).workerId),
+    );
+    assert.equal(workers.size, 2, 'replicas spread over both workers');
+
+    const again = await cluster.api<{ change: string }>('PUT', '/v1/services/web', webSpec(3));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.change, 'unchanged');
+    const revisions = await cluster.api<{ revisions: unknown[] }>(
+      'GET',
+      '/v1/services/web/revisions',
+    );
+    assert.equal(revisions.body.revisions.length, 1);
+    const after = await show('web');
+    assert.deepEqual(
+      after.service.replicaTasks.map((r) => r.taskId).sort(),
+      body.service.replicaTasks.map((r) => r.taskId).sort(),
+      'no replica was restarted',
+    );
+  });
+
+  test('a new revision rolls out and never drops below replicas - maxUnavailable healthy', async () => {
+    const dry = await cluster.api<{
+      change: string;
+      changes: { field: string }[];
+      placements: { placed: boolean }[];
+    }>('PUT', '/v1/services/web?dryRun=true', webSpec(3, { version: '2' }));
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.equal(dry.body.change, 'revision');
+    assert.deepEqual(
+      dry.body.changes.map((c) => c.field),
+      ['task.env.VERSION'],
+    );
+    assert.equal(dry.body.placements.length, 3);
+    assert.ok(dry.body.placements.every((p) => p.placed));
+    assert.equal((await show('web')).service.revision, 1, 'a dry-run writes nothing');
+
+    const sample = sampler('web');
+    const applied = await cluster.api<{ change: string }>(
+      'PUT',
+      '/v1/services/web',
+      webSpec(3, { version: '2' }),
+    );
+    assert.equal(applied.body.change, 'revision');
+    await settled('web', 2, 3);
+    const figures = await sample.stop();
+    assert.ok(figures.samples > 5, `sampled ${figures.samples} times`);
+    assert.ok(figures.minHealthy >= 3, `healthy fell to ${figures.minHealthy}`);
+    assert.ok(figures.maxContainers <= 4, `${figures.maxContainers} containers at once`);
+    await oneContainerEach('web', 2);
+    const { events } = await show('web');
+    assert.ok(events.some((e) => e.kind === 'rollout-complete' && e.revision === 2));
+  });
+});
+
+describe('services: failures, scale, races and delete', { timeout: 600_000 }, () => {
+  test('a converged service needs no controller write', async () => {
+    const run = await runServiceController(cluster.deps, 'web');
+    assert.equal(run.outcome, 'unchanged', JSON.stringify(run));
+  });
+
+  test('a broken revision is rolled back by itself, with the reason shown', async () => {
+    const broken = webSpec(3, { version: '3', probePort: 9999, update: { healthyDeadline: 6 } });
+    const applied = await cluster.api<{ change: string }>('PUT', '/v1/services/web', broken);
+    assert.equal(applied.body.change, 'revision');
+    const body = await eventually(
+      'the rollback to revision 2 to complete',
+      async () => {
+        const b = await show('web');
+        return b.service.rollout.state === 'rolled-back' &&
+          b.service.counts.healthy === 3 &&
+          b.service.counts.live === 3 &&
+          b.service.counts.stopping === 0
+          ? b
+          : undefined;
+      },
+      120_000,
+    );
+    assert.equal(body.service.revision, 2);
+    assert.match(
+      body.service.rollout.reason,
+      /^revision 3 rolled back: 1\/1 new replicas (failed their health check|were not healthy within 6 s)/,
+    );
+    assert.ok(body.service.replicaTasks.every((r) => r.revision === 2));
+    assert.ok(body.events.some((e) => e.kind === 'rollback-started'));
+    assert.ok(body.events.some((e) => e.kind === 'rolled-back'));
+    await oneContainerEach('web', 2);
+  });
+
+  test('scale 3 -> 5 -> 1', async () => {
+    const up = await cluster.api<ServiceBody>('POST', '/v1/services/web/scale', { replicas: 5 });
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    await eventually('5 healthy', async () => {
+      const b = await show('web');
+      return b.service.counts.healthy === 5 ? b : undefined;
+    });
+    await oneContainerEach('web', 2);
+    const down = await cluster.api<ServiceBody>('POST', '/v1/services/web/scale', { replicas: 1 });
+    assert.equal(down.status, 200);
+    await eventually('1 replica left', async () => {
+      const b = await show('web');
+      const containers = await cluster.containers('web');
+      return b.service.counts.live === 1 &&
+        b.service.counts.stopping === 0 &&
+        containers.length === 1
+        ? b
+        : undefined;
+    });
+    const revisions = await cluster.api<{ revisions: unknown[] }>(
+      'GET',
+      '/v1/services/web/revisions',
+    );
+    assert.equal(revisions.body.revisions.length, 3, 'a scale makes no revision');
+  });
+
+  test('two concurrent applies of the version read: one wins, one gets 409', async () => {
+    const { service } = await show('web');
+    const [a, b] = await Promise.all([
+      cluster.api(
+        'PUT',
+        `/v1/services/web?version=${service.specVersion}`,
+        webSpec(1, { version: 'a' }),
+      ),
+      cluster.api(
+        'PUT',
+        `/v1/services/web?version=${service.specVersion}`,
+        webSpec(1, { version: 'b' }),
+      ),
+    ]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 409], JSON.stringify([a.body, b.body]));
+    const stale = await cluster.api(
+      'PUT',
+      `/v1/services/web?version=${service.specVersion}`,
+      webSpec(1),
+    );
+    assert.equal(stale.status, 409);
+    await settled('web', 4, 1);
+  });
+
+  test('controllers in parallel and duplicated nudges never exceed replicas + maxSurge', async () => {
+    const scaled = await cluster.api('POST', '/v1/services/web/scale', { replicas: 3 });
+    assert.equal(scaled.status, 200);
+    await settled('web', 4, 3);
+    const applied = await cluster.api('PUT', '/v1/services/web', webSpec(3, { version: '5' }));
+    assert.equal(applied.status, 200);
+    let most = 0;
+    let storm = true;
+    const stormLoop = (async () => {
+      while (storm) {
+        await Promise.all([
+          ...Array.from({ length: 4 }, () => runServiceController(cluster.deps, 'web')),
+          cluster.deps.queues.sendSchedule({ kind: 'service', name: 'web' }),
+          cluster.deps.queues.sendSchedule({ kind: 'service', name: 'web' }),
+        ]);
+      }
+    })();
+    const sample = (async () => {
+      while (storm) {
+        const { record, slots } = await cluster.deps.services.load('web');
+        const views = await cluster.deps.services.withTasks(slots);
+        const live = views.filter(
+          (s) => s.task && !['STOPPED', 'FAILED', 'COMPLETED', 'LOST'].includes(s.task.state),
+        ).length;
+        const containers = (await cluster.containers('web')).length;
+        most = Math.max(most, live, containers);
+        if (record?.rollout.state === 'complete' && record.revision === 5) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    await settled('web', 5, 3);
+    await sample;
+    storm = false;
+    await stormLoop;
+    assert.ok(most <= 4, `${most} replicas at once`);
+    await oneContainerEach('web', 5);
+  });
+
+  test('delete stops every replica and leaves no container', async () => {
+    const deleted = await cluster.api<ServiceBody>('DELETE', '/v1/services/web');
+    assert.equal(deleted.status, 202);
+    assert.equal(deleted.body.service.rollout.state, 'deleting');
+    await eventually('the service to be gone', async () => {
+      const { status } = await cluster.api('GET', '/v1/services/web');
+      return status === 404 ? true : undefined;
+    });
+    assert.equal((await cluster.containers('web')).length, 0);
+    const all = await cluster.docker.listContainers({
+      all: true,
+      filters: { label: ['cube.service=web'] },
+    });
+    assert.equal(all.length, 0, 'no container left, running or not');
+    const list = await cluster.api<{ services: unknown[] }>('GET', '/v1/services');
+    assert.deepEqual(list.body.services, []);
+  });
+});
