@@ -46,6 +46,7 @@ interface WorkerItem {
   metrics?: WorkerMetrics;
   engine?: EngineHealth;
   version?: string;
+  address?: string;
 }
 
 export function toWorkerRecord(item: WorkerItem): WorkerRecord {
@@ -68,6 +69,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     },
     ...(item.usedPorts && item.usedPorts.size > 0 ? { usedPorts: [...item.usedPorts].sort() } : {}),
     queueUrl: item.queueUrl,
+    ...(item.address ? { address: item.address } : {}),
     registeredAt: item.registeredAt,
     heartbeatAt: item.heartbeatAt,
     ...(item.heartbeatIntervalMs ? { heartbeatIntervalMs: item.heartbeatIntervalMs } : {}),
@@ -132,6 +134,7 @@ export interface Registration {
   capacity: Resources;
   queueUrl: string;
   version?: string;
+  address?: string;
 }
 
 /** What a heartbeat may carry beside its metrics. */
@@ -207,6 +210,7 @@ export class WorkerStore {
         registeredAt: existing?.registeredAt ?? at,
         heartbeatAt: at,
         ...(reg.version ? { version: reg.version } : {}),
+        ...(reg.address ? { address: reg.address } : {}),
       };
       try {
         await this.ddb.send(

@@ -269,7 +269,9 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
   }
   const seen = new Set<string>();
   for (const p of ports) {
-    const hostPort = p.host ?? p.container;
+    // On bridge a port with no host binds one the engine picks (never the same twice).
+    const hostPort = p.host ?? (network === 'host' ? p.container : undefined);
+    if (hostPort === undefined) continue;
     const key = `${p.protocol}/${hostPort}`;
     if (seen.has(key)) throw new ValidationError('ports', `host port ${key} is listed twice`);
     seen.add(key);

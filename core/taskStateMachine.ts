@@ -154,6 +154,8 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
     delete after.finishedAt;
   }
   if (to === 'RUNNING') after.startedAt = at;
+  // Endpoints belong to a live container; a stopping one keeps them until it is gone.
+  if (to !== 'RUNNING' && to !== 'STOPPING' && !patch.endpoints) delete after.endpoints;
   if ((to === 'STOPPED' || to === 'STOPPING') && !patch.restart) {
     // A user's stop cancels any planned restart; a drain plans one with the stop.
     delete after.restart;

@@ -64,6 +64,17 @@ export interface TaskHealth {
   output?: string;
 }
 
+/**
+ * Where one container port of a running task is reached on its worker's address: what the
+ * engine bound (a `bridge` port with no `host` gets a port the engine picks), or with `host`
+ * networking the container port itself. Recorded with RUNNING (core/endpoints.ts).
+ */
+export interface TaskEndpoint {
+  container: number;
+  protocol: 'tcp' | 'udp';
+  hostPort: number;
+}
+
 /** A restart decided when the task failed, carried out when due (by its worker or the reconciler). */
 export interface PlannedRestart {
   /** `in-place` restarts on the same worker; `reschedule` places the task afresh. */
@@ -147,6 +158,14 @@ export interface TaskRecord {
   /** Sparse index key: present only while `restart` is (see TASKS_BY_RESTART_INDEX). */
   restartDue?: string;
   health?: TaskHealth;
+  /** Host ports of the running attempt's container ports; cleared when it ends. */
+  endpoints?: TaskEndpoint[];
+  /**
+   * The service this task is a replica of, and that service's revision it runs (set by the
+   * service controller; absent on a task submitted on its own).
+   */
+  service?: string;
+  revision?: number;
   /** Workers this task failed or was lost on, most recent last (placement avoids them). */
   previousWorkerIds?: string[];
   workerId?: string;
@@ -213,6 +232,8 @@ export interface WorkerRecord {
   /** Host ports its placed tasks hold, as `tcp/8080`; reserved with the allocation. */
   usedPorts?: string[];
   queueUrl: string;
+  /** Where this worker's published ports are reached (`cube worker --advertise-addr`). */
+  address?: string;
   registeredAt: string;
   heartbeatAt: string;
   /** Declared with each heartbeat: an idle worker beats rarely, a busy one often. */

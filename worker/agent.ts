@@ -68,6 +68,8 @@ export interface WorkerAgentOptions {
   pullTimeoutMs?: number;
   /** Container starts at once (DockerRuntime's default when unset). */
   startConcurrency?: number;
+  /** The Docker network tasks with network `bridge` join (`--bridge-network`; default `bridge`). */
+  bridgeNetwork?: string;
   /** Long-poll wait of the queue loop (SQS allows 0..20 s). */
   queueWaitSeconds?: number;
   /** The queue loop's gathering pause after a partial batch (default 250 ms). */
@@ -153,6 +155,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       ...(options.startConcurrency !== undefined
         ? { startConcurrency: options.startConcurrency }
         : {}),
+      ...(options.bridgeNetwork !== undefined ? { bridgeNetwork: options.bridgeNetwork } : {}),
     });
   const logShipping =
     docker && config.logGroup && options.logShipping !== false

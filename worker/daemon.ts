@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import type { Resources } from '../core/types.js';
 import { startWorkerAgent } from './agent.js';
 import { registerWorker, registrationBody } from './control/registration.js';
+import { detectAdvertiseAddress } from './host/advertiseAddress.js';
 import { detectCapacity } from './host/hostCapacity.js';
 
 export interface WorkerOptions {
@@ -18,13 +19,18 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number;
   /** Container starts at once (`--start-concurrency`). */
   startConcurrency?: number;
+  /** Where its tasks' published ports are reached; default: detected (advertiseAddress.ts). */
+  address?: string;
+  /** The Docker network of tasks with network `bridge` (`--bridge-network`). */
+  bridgeNetwork?: string;
 }
 
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
   const docker = options.docker ?? new Docker();
   const capacity = await detectCapacity(options.capacity, docker);
-  const body = registrationBody(options.name, options.labels, capacity);
+  const address = options.address ?? (await detectAdvertiseAddress());
+  const body = registrationBody(options.name, options.labels, capacity, undefined, address);
   const register = () => registerWorker(options.apiUrl, options.token, body, { signal, log });
 
   let registration: Awaited<ReturnType<typeof register>>;
@@ -38,7 +44,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
   log(
     `worker ${worker.name} registered as ${worker.id}: ${capacity.cpuMillis / 1000} cpu, ` +
       `${Math.round(capacity.memoryBytes / 1024 ** 2)} MiB memory, ` +
-      `${Math.round(capacity.diskBytes / 1024 ** 3)} GiB disk`,
+      `${Math.round(capacity.diskBytes / 1024 ** 3)} GiB disk, address ${address}`,
   );
   if (signal.aborted) return;
 
@@ -58,6 +64,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     ...(options.startConcurrency !== undefined
       ? { startConcurrency: options.startConcurrency }
       : {}),
+    ...(options.bridgeNetwork !== undefined ? { bridgeNetwork: options.bridgeNetwork } : {}),
   });
   if (signal.aborted) await agent.stop();
   else signal.addEventListener('abort', () => void agent.stop(), { once: true });

@@ -28,7 +28,8 @@ export class NodesCommand extends CubeCommand {
     description: 'List workers and what they have allocated',
     details: `
       CPU, MEMORY and DISK show allocated/capacity: what placed tasks reserve, not what
-      they use. HEARTBEAT is the time since the worker last reported.
+      they use. HEARTBEAT is the time since the worker last reported. ADDRESS is where the
+      worker's published ports are reached (its --advertise-addr).
     `,
     examples: [
       ['List workers', 'cube nodes'],
@@ -57,6 +58,7 @@ export class NodesCommand extends CubeCommand {
       w.id,
       w.name,
       formatWorkerState(w),
+      w.address ?? '-',
       formatNodeLabels(w.labels),
       `${formatCpu(w.allocated.cpuMillis)}/${formatCpu(w.capacity.cpuMillis)}`,
       `${formatSize(w.allocated.memoryBytes)}/${formatSize(w.capacity.memoryBytes)}`,
@@ -66,7 +68,7 @@ export class NodesCommand extends CubeCommand {
     ]);
     this.context.stdout.write(
       formatTable(
-        ['ID', 'NAME', 'STATE', 'LABELS', 'CPU', 'MEMORY', 'DISK', 'TASKS', 'HEARTBEAT'],
+        ['ID', 'NAME', 'STATE', 'ADDRESS', 'LABELS', 'CPU', 'MEMORY', 'DISK', 'TASKS', 'HEARTBEAT'],
         rows,
         { maxWidths: { NAME: 32, LABELS: 40 } },
       ),

@@ -12,7 +12,8 @@ export class PsCommand extends CubeCommand {
       Without --all, lists the tasks that are pending, placed, starting, running or
       stopping; --all adds COMPLETED, FAILED, STOPPED and LOST ones. Newest first.
       STATE shows the health of a task with a health check, e.g. RUNNING (healthy);
-      RESTARTS counts its attempts after the first (in place and rescheduled).
+      RESTARTS counts its attempts after the first (in place and rescheduled). SERVICE names
+      the service a replica belongs to (- for a task submitted on its own).
     `,
     examples: [
       ['List active tasks', 'cube ps'],
@@ -41,6 +42,7 @@ export class PsCommand extends CubeCommand {
     const rows = tasks.map((t) => [
       t.id,
       t.spec.name,
+      t.service ?? '-',
       t.spec.image,
       formatStateWithHealth(t),
       String(t.attempt - 1),
@@ -49,9 +51,11 @@ export class PsCommand extends CubeCommand {
       t.reason ?? '',
     ]);
     this.context.stdout.write(
-      formatTable(['ID', 'NAME', 'IMAGE', 'STATE', 'RESTARTS', 'WORKER', 'AGE', 'REASON'], rows, {
-        maxWidths: { NAME: 32, IMAGE: 40, WORKER: 24, REASON: 60 },
-      }),
+      formatTable(
+        ['ID', 'NAME', 'SERVICE', 'IMAGE', 'STATE', 'RESTARTS', 'WORKER', 'AGE', 'REASON'],
+        rows,
+        { maxWidths: { NAME: 32, SERVICE: 32, IMAGE: 40, WORKER: 24, REASON: 60 } },
+      ),
     );
     return 0;
   }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { Command, Option, UsageError } from 'clipanion';
+import { advertiseAddressProblem } from '../../core/endpoints.js';
 import type { Resources } from '../../core/types.js';
 import { coresToMillis, parseSize } from '../../core/units.js';
 import { CubeCommand } from '../baseCommand.js';
@@ -51,6 +52,13 @@ export class WorkerCommand extends CubeCommand {
   startConcurrency = Option.String('--start-concurrency', {
     description: 'Containers started at once (default 4; a backlog waits in the queue)',
   });
+  advertiseAddr = Option.String('--advertise-addr', {
+    description:
+      "Address clients reach this host's published ports on (default: the default route's IPv4)",
+  });
+  bridgeNetwork = Option.String('--bridge-network', {
+    description: 'Docker network for tasks with network bridge (default: bridge)',
+  });
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
   token = Option.String('--token', { description: 'API token (a worker or admin token)' });
 
@@ -64,6 +72,17 @@ export class WorkerCommand extends CubeCommand {
     if (this.memory !== undefined) capacity.memoryBytes = size('--memory', this.memory);
     if (this.disk !== undefined) capacity.diskBytes = size('--disk', this.disk);
     const labels = parseLabels(this.label ?? []);
+    const addressProblem =
+      this.advertiseAddr === undefined ? undefined : advertiseAddressProblem(this.advertiseAddr);
+    if (addressProblem) throw new UsageError(`--advertise-addr ${addressProblem}`);
+    if (
+      this.bridgeNetwork !== undefined &&
+      !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(this.bridgeNetwork)
+    ) {
+      throw new UsageError(
+        `--bridge-network must be a Docker network name, not '${this.bridgeNetwork}'`,
+      );
+    }
     const name = this.name ?? hostname();
     const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
     // Before the SDK's clients exist: they read the environment when they are made.
@@ -92,6 +111,8 @@ export class WorkerCommand extends CubeCommand {
           labels,
           ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
           ...(startConcurrency !== undefined ? { startConcurrency } : {}),
+          ...(this.advertiseAddr !== undefined ? { address: this.advertiseAddr } : {}),
+          ...(this.bridgeNetwork !== undefined ? { bridgeNetwork: this.bridgeNetwork } : {}),
           log: (line: string) => this.warn(line),
         },
         controller.signal,

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { advertiseAddressProblem } from '../../core/endpoints.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
@@ -24,6 +25,14 @@ export const WorkerRegistrationInput = z.strictObject({
     .default({}),
   capacity: z.strictObject({ cpuMillis: count, memoryBytes: count, diskBytes: count }),
   version: z.string().max(64).optional(),
+  address: z
+    .string()
+    .max(253)
+    .superRefine((text, ctx) => {
+      const problem = advertiseAddressProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 /** `{id}` of /v1/nodes/{id}/...: a worker id or a worker name. */
@@ -63,6 +72,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
     capacity: input.capacity,
     queueUrl,
     ...(input.version ? { version: input.version } : {}),
+    ...(input.address ? { address: input.address } : {}),
   });
   return jsonResponse(201, {
     worker,

@@ -70,3 +70,24 @@ test('a placement reserves the ports with the allocation, and a release gives th
   });
   assert.equal('ports' in plain.capacity[0]!, false);
 });
+
+test('dynamic host ports reserve nothing: replicas of one container port share a worker', () => {
+  const replica = task({ network: 'bridge', ports: [{ container: 80, protocol: 'tcp' }] });
+  assert.deepEqual(hostPortsOf(replica), []);
+  // A worker whose fixed port 80 is taken still takes any number of them.
+  let w = worker('a', { usedPorts: ['tcp/80'] });
+  for (let i = 0; i < 3; i++) {
+    assert.equal(hostPortsFree.filter(replica, w, ctxAt()), undefined);
+    assert.equal(placeTask(replica, [w], 'bin-pack', ctxAt()).workerId, 'a');
+    const placed = transitionTask(newTask(`r${i}`, replica, 'test').task, {
+      to: 'SCHEDULED',
+      by: 's',
+      patch: { workerId: 'a' },
+    });
+    assert.equal('ports' in placed.capacity[0]!, false, 'no port goes with the reservation');
+    w = { ...w, allocated: { ...w.allocated, tasks: w.allocated.tasks + 1 } };
+  }
+  // A fixed host port on bridge is still reserved and checked.
+  const fixed = task({ network: 'bridge', ports: [{ container: 80, host: 80, protocol: 'tcp' }] });
+  assert.equal(hostPortsFree.filter(fixed, w, ctxAt()), 'host port tcp/80 in use');
+});

@@ -89,3 +89,33 @@ test('restart policies parse', () => {
   assert.deepEqual(parseRestartPolicy('on-failure:3'), { mode: 'on-failure', maxRestarts: 3 });
   assert.equal(parseRestartPolicy('on-failure:x'), undefined);
 });
+
+test('a host port may be listed once; bridge ports with no host bind none of their own', () => {
+  rejects(
+    {
+      image: 'busybox',
+      ports: [
+        { container: 80, host: 8080 },
+        { container: 81, host: 8080 },
+      ],
+    },
+    'ports',
+    /host port tcp\/8080 is listed twice/,
+  );
+  rejects(
+    { image: 'busybox', network: 'host', ports: [{ container: 80 }, { container: 81, host: 80 }] },
+    'ports',
+    /host port tcp\/80 is listed twice/,
+  );
+  // Bridge: `80` gets a port the engine picks, so it does not clash with another's host 80.
+  const spec = valid({
+    image: 'busybox',
+    ports: [{ container: 80 }, { container: 8080, host: 80 }],
+  });
+  assert.equal(spec.ports.length, 2);
+  assert.equal(
+    valid({ image: 'busybox', ports: [{ container: 53, protocol: 'udp' }, { container: 53 }] })
+      .ports.length,
+    2,
+  );
+});

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { TaskEvent, TaskRecord, WorkerRecord } from '../../core/types.js';
+import { detectAdvertiseAddress } from '../../worker/host/advertiseAddress.js';
 import { ensureEmulator } from '../support/aws.js';
 import { eventually, startTestCluster, type TestCluster, waitForWorkers } from '../support/cli.js';
 import { containersOfTask, TEST_IMAGE } from '../support/docker.js';
@@ -60,7 +61,9 @@ describe('task lifecycle through the CLI', { timeout: 240_000 }, () => {
     assert.equal(containers[0]!.Id, task.containerId);
 
     const ps = await cluster.cube(['ps']);
-    assert.match(ps.stdout, new RegExp(`${id}\\s+sleeper\\s+\\S+\\s+RUNNING`));
+    // SERVICE is '-': a task submitted on its own.
+    assert.match(ps.stdout, /^ID\s+NAME\s+SERVICE\s+IMAGE\s+STATE/);
+    assert.match(ps.stdout, new RegExp(`${id}\\s+sleeper\\s+-\\s+\\S+\\s+RUNNING`));
     const inspect = await cluster.cube(['inspect', id]);
     assert.equal(inspect.code, 0);
     assert.match(inspect.stdout, /RUNNING/);
@@ -76,6 +79,19 @@ describe('task lifecycle through the CLI', { timeout: 240_000 }, () => {
       events.map((e) => e.to),
       ['PENDING', 'SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING', 'STOPPED'],
     );
+  });
+
+  test('cube nodes shows the address each worker advertises; a bad one is refused', async () => {
+    const [node] = await cluster.cubeJson<WorkerRecord[]>(['nodes', '--json']);
+    // Started without --advertise-addr: the host's primary IPv4 address.
+    assert.equal(node?.address, await detectAdvertiseAddress());
+    const table = await cluster.cube(['nodes']);
+    assert.match(table.stdout, /^ID\s+NAME\s+STATE\s+ADDRESS\s+LABELS/);
+    assert.match(table.stdout, new RegExp(`${node!.id}\\s+\\S+\\s+READY\\s+${node!.address}\\s`));
+    const bad = await cluster.cube(['worker', '--advertise-addr', 'http://x:80']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--advertise-addr must be an IPv4 or IPv6 address or a host name/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
   });
 
   test('a task exiting with 3 is FAILED with exit code 3', async () => {

@@ -7,6 +7,7 @@
 // record read only for a container not yet seen running under its record, or one that ended
 // or vanished; lost run and stop messages are re-sent by the control plane's reconciler. An
 // idle worker's periodic pass costs no AWS request at all (it used to Query 4 states).
+import { taskEndpoints } from '../../core/endpoints.js';
 import { ConflictError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/types.js';
 import { stopTimeoutOf } from '../engine/containerOptions.js';
@@ -131,10 +132,11 @@ async function reconcileContainer(
   if (exit.running) {
     if (task.state === 'STARTING') {
       try {
+        const endpoints = taskEndpoints(task.spec, exit.bound);
         const running = await ctx.tasks.transition(task, {
           to: 'RUNNING',
           by: ctx.by,
-          patch: { containerId: container.id },
+          patch: { containerId: container.id, ...(endpoints.length > 0 ? { endpoints } : {}) },
         });
         report.markedRunning++;
         ctx.health.ensure(running, container.id);

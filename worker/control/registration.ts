@@ -13,6 +13,8 @@ export interface RegistrationBody {
   labels: Record<string, string>;
   capacity: Resources;
   version: string;
+  /** Where its tasks' published ports are reached (`--advertise-addr`). */
+  address?: string;
 }
 
 /** The part of the control plane's configuration a worker needs. */
@@ -69,8 +71,9 @@ export function registrationBody(
   labels: Record<string, string>,
   capacity: Resources,
   version: string = WORKER_VERSION,
+  address?: string,
 ): RegistrationBody {
-  return { name, labels, capacity, version };
+  return { name, labels, capacity, version, ...(address ? { address } : {}) };
 }
 
 /** The API answered, and said no: retrying the same request would not help. */

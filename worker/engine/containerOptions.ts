@@ -24,10 +24,14 @@ export function containerName(taskId: string, attempt: number): string {
   return `cube-${taskId}-${attempt}`;
 }
 
-/** Docker's create options for one attempt of a task: a pure function of the record. */
+/**
+ * Docker's create options for one attempt of a task: a pure function of the record. A `bridge`
+ * task joins `bridgeNetwork` when the worker names one (a user-defined bridge network).
+ */
 export function containerCreateOptions(
   task: TaskRecord,
   workerId: string,
+  bridgeNetwork = 'bridge',
 ): Docker.ContainerCreateOptions {
   const { spec } = task;
   const exposed: Record<string, object> = {};
@@ -66,7 +70,7 @@ export function containerCreateOptions(
     StopTimeout: stopTimeoutOf(task),
     ...(spec.user ? { User: spec.user } : {}),
     HostConfig: {
-      NetworkMode: spec.network,
+      NetworkMode: spec.network === 'bridge' ? bridgeNetwork : spec.network,
       LogConfig: { Type: 'json-file', Config: { ...LOG_ROTATION } },
       // Never privileged unless the spec says so (the control plane refuses that unless allowed).
       Privileged: spec.privileged === true,

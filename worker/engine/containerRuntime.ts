@@ -1,5 +1,6 @@
 // What the worker needs from a container engine. DockerRuntime is the real one;
 // SimulatedRuntime only pretends, so a benchmark can run thousands of workers in one process.
+import type { EngineBinding } from '../../core/endpoints.js';
 import type { TaskRecord } from '../../core/types.js';
 
 export interface ContainerRuntime {
@@ -38,6 +39,8 @@ export interface ContainerExit {
   oomKilled: boolean;
   /** Docker's own error for a container that could not run (e.g. executable not found). */
   error?: string;
+  /** The host ports the engine bound for it, read by the same inspect (none when stopped). */
+  bound?: EngineBinding[];
 }
 
 /** What a command run inside a container gave back. */

@@ -4,6 +4,7 @@
 // again (Docker's name uniqueness is the second guard).
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
+import type { EngineBinding } from '../../core/endpoints.js';
 import type { TaskRecord } from '../../core/types.js';
 import {
   containerCreateOptions,
@@ -46,11 +47,31 @@ export function dockerErrorMessage(error: unknown): string {
   return e?.json?.message ?? e?.message ?? String(error);
 }
 
+/** Docker's `{"80/tcp": [{HostIp, HostPort}]}` as a flat list (unbound ports are null). */
+export function engineBindings(
+  ports: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined,
+): EngineBinding[] {
+  const bound: EngineBinding[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [port, protocol] = key.split('/');
+    const container = Number(port);
+    if (!Number.isInteger(container) || (protocol !== 'tcp' && protocol !== 'udp')) continue;
+    for (const b of bindings ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (!Number.isInteger(hostPort) || hostPort <= 0) continue;
+      bound.push({ container, protocol, hostPort, ...(b.HostIp ? { hostIp: b.HostIp } : {}) });
+    }
+  }
+  return bound;
+}
+
 export interface DockerRuntimeOptions {
   stopTimeoutSeconds?: number;
   pullTimeoutMs?: number;
   /** Container starts at once on this worker (default 4). */
   startConcurrency?: number;
+  /** The Docker network tasks with network `bridge` join (default Docker's own `bridge`). */
+  bridgeNetwork?: string;
   log?: (line: string) => void;
 }
 
@@ -61,6 +82,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   private readonly log: (line: string) => void;
   private readonly startSlots: StartSlots;
+  private readonly bridgeNetwork: string | undefined;
 
   constructor(
     readonly docker: Docker,
@@ -71,6 +93,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
     this.log = options.log ?? (() => {});
     this.startSlots = new StartSlots(options.startConcurrency ?? DEFAULT_START_CONCURRENCY);
+    this.bridgeNetwork = options.bridgeNetwork;
   }
 
   /** Throws when the engine does not answer a ping within `timeoutMs` (the heartbeat's probe). */
@@ -113,7 +136,7 @@ export class DockerRuntime implements ContainerRuntime {
   private async createAndStartNow(
     task: TaskRecord,
   ): Promise<{ containerId: string; adopted: boolean }> {
-    const options = containerCreateOptions(task, this.workerId);
+    const options = containerCreateOptions(task, this.workerId, this.bridgeNetwork);
     let containerId: string;
     try {
       containerId = await this.create(options);
@@ -178,6 +201,7 @@ export class DockerRuntime implements ContainerRuntime {
         exitCode: state.ExitCode,
         oomKilled: state.OOMKilled,
         ...(error ? { error } : {}),
+        bound: engineBindings(info.NetworkSettings?.Ports),
       };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;

@@ -1,4 +1,4 @@
-// Types for the two systeminformation modules the worker loads on their own (the package
+// Types for the systeminformation modules the worker loads on their own (the package
 // types only its index, which loads all 20 modules: ~470 KB more JavaScript in a daemon
 // that samples cpu and memory). The signatures are the package's own.
 declare module 'systeminformation/lib/cpu.js' {
@@ -6,4 +6,7 @@ declare module 'systeminformation/lib/cpu.js' {
 }
 declare module 'systeminformation/lib/memory.js' {
   export const mem: typeof import('systeminformation').mem;
+}
+declare module 'systeminformation/lib/network.js' {
+  export const networkInterfaceDefault: typeof import('systeminformation').networkInterfaceDefault;
 }

@@ -4,9 +4,11 @@
 // task and attempt is adopted instead of creating another. The claim (SCHEDULED -> STARTING)
 // starts from the record the message carries, if any: the write is conditional on its
 // version, so it succeeds only while that copy is the record, and a conflict reads the record.
+
+import { taskEndpoints } from '../../core/endpoints.js';
 import { ConflictError } from '../../core/errors.js';
 import type { ReceivedWorkerMessage } from '../../core/messages.js';
-import type { TaskRecord } from '../../core/types.js';
+import type { TaskEndpoint, TaskRecord } from '../../core/types.js';
 import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { dockerErrorMessage, ImageUnavailableError } from '../engine/dockerRuntime.js';
 import { confirmRunning } from './confirmedRunning.js';
@@ -93,7 +95,7 @@ export async function runTaskLocked(
     else await settleAfterConflict(ctx, taskId, attempt, containerId);
     return 'exited';
   }
-  return markRunning(ctx, task, containerId);
+  return markRunning(ctx, task, containerId, taskEndpoints(task.spec, exit.bound));
 }
 
 /**
@@ -125,10 +127,12 @@ async function claimStart(
   throw new ConflictError(`task ${taskId} kept changing while this worker claimed it`);
 }
 
+/** STARTING -> RUNNING, with the host ports the engine bound (read by the inspect before). */
 async function markRunning(
   ctx: WorkerContext,
   task: TaskRecord,
   containerId: string,
+  endpoints: TaskEndpoint[],
 ): Promise<RunOutcome> {
   let current: TaskRecord | undefined = task;
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
@@ -140,7 +144,7 @@ async function markRunning(
       const running = await ctx.tasks.transition(current, {
         to: 'RUNNING',
         by: ctx.by,
-        patch: { containerId },
+        patch: { containerId, ...(endpoints.length > 0 ? { endpoints } : {}) },
       });
       ctx.health.ensure(running, containerId);
       confirmRunning(ctx, task.id, task.attempt, containerId);
