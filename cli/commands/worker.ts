@@ -18,6 +18,21 @@ export function parseStartConcurrency(value: string): number {
   return n;
 }
 
+/** `--advertise-addr`: an IP address or a host name. */
+export function parseAdvertiseAddr(value: string): string {
+  const problem = advertiseAddressProblem(value);
+  if (problem) throw new UsageError(`--advertise-addr ${problem}`);
+  return value;
+}
+
+/** `--bridge-network`: a Docker network name. */
+export function parseBridgeNetwork(value: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(value)) {
+    throw new UsageError(`--bridge-network must be a Docker network name, not '${value}'`);
+  }
+  return value;
+}
+
 export class WorkerCommand extends CubeCommand {
   static override paths = [['worker']];
   static override usage = Command.Usage({
@@ -72,17 +87,10 @@ export class WorkerCommand extends CubeCommand {
     if (this.memory !== undefined) capacity.memoryBytes = size('--memory', this.memory);
     if (this.disk !== undefined) capacity.diskBytes = size('--disk', this.disk);
     const labels = parseLabels(this.label ?? []);
-    const addressProblem =
-      this.advertiseAddr === undefined ? undefined : advertiseAddressProblem(this.advertiseAddr);
-    if (addressProblem) throw new UsageError(`--advertise-addr ${addressProblem}`);
-    if (
-      this.bridgeNetwork !== undefined &&
-      !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(this.bridgeNetwork)
-    ) {
-      throw new UsageError(
-        `--bridge-network must be a Docker network name, not '${this.bridgeNetwork}'`,
-      );
-    }
+    const address =
+      this.advertiseAddr === undefined ? undefined : parseAdvertiseAddr(this.advertiseAddr);
+    const bridgeNetwork =
+      this.bridgeNetwork === undefined ? undefined : parseBridgeNetwork(this.bridgeNetwork);
     const name = this.name ?? hostname();
     const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
     // Before the SDK's clients exist: they read the environment when they are made.
@@ -111,8 +119,8 @@ export class WorkerCommand extends CubeCommand {
           labels,
           ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
           ...(startConcurrency !== undefined ? { startConcurrency } : {}),
-          ...(this.advertiseAddr !== undefined ? { address: this.advertiseAddr } : {}),
-          ...(this.bridgeNetwork !== undefined ? { bridgeNetwork: this.bridgeNetwork } : {}),
+          ...(address !== undefined ? { address } : {}),
+          ...(bridgeNetwork !== undefined ? { bridgeNetwork } : {}),
           log: (line: string) => this.warn(line),
         },
         controller.signal,

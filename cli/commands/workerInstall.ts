@@ -13,7 +13,7 @@ import {
 } from '../install/systemdUnit.js';
 import { PROJECT_ROOT } from '../local/emulator.js';
 import { parseLabels } from '../taskRequest.js';
-import { parseStartConcurrency } from './worker.js';
+import { parseAdvertiseAddr, parseBridgeNetwork, parseStartConcurrency } from './worker.js';
 
 const ENABLE = 'systemctl daemon-reload && systemctl enable --now cube-worker';
 
@@ -89,6 +89,12 @@ export class WorkerInstallCommand extends ServiceCommand {
   startConcurrency = Option.String('--start-concurrency', {
     description: 'Containers started at once (default 4)',
   });
+  advertiseAddr = Option.String('--advertise-addr', {
+    description: "Address clients reach this host's published ports on (default: detected)",
+  });
+  bridgeNetwork = Option.String('--bridge-network', {
+    description: 'Docker network for tasks with network bridge (default: bridge)',
+  });
   region = Option.String('--region', { description: 'AWS region (default: AWS_REGION)' });
   awsProfile = Option.String('--aws-profile', { description: 'AWS credentials profile' });
   awsCredentialsFile = Option.String('--aws-credentials-file', {
@@ -121,6 +127,12 @@ export class WorkerInstallCommand extends ServiceCommand {
     if (this.disk) workerArgs.push('--disk', this.disk);
     if (this.startConcurrency) {
       workerArgs.push('--start-concurrency', String(parseStartConcurrency(this.startConcurrency)));
+    }
+    if (this.advertiseAddr) {
+      workerArgs.push('--advertise-addr', parseAdvertiseAddr(this.advertiseAddr));
+    }
+    if (this.bridgeNetwork) {
+      workerArgs.push('--bridge-network', parseBridgeNetwork(this.bridgeNetwork));
     }
     // systemd splits $CUBE_WORKER_ARGS on whitespace and knows no quoting there.
     const spaced = workerArgs.find((arg) => /\s/.test(arg));

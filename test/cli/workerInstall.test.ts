@@ -46,6 +46,10 @@ const flags = [
   '2',
   '--start-concurrency',
   '2',
+  '--advertise-addr',
+  '10.0.0.5',
+  '--bridge-network',
+  'cube-net',
 ];
 
 describe('cube worker install', () => {
@@ -77,7 +81,7 @@ describe('cube worker install', () => {
     assert.match(env, /^CUBE_WORKER_NAME="host-1"$/m);
     assert.match(
       env,
-      /^CUBE_WORKER_ARGS="--label zone=a --label disk=ssd --cpu 2 --start-concurrency 2"$/m,
+      /^CUBE_WORKER_ARGS="--label zone=a --label disk=ssd --cpu 2 --start-concurrency 2 --advertise-addr 10.0.0.5 --bridge-network cube-net"$/m,
     );
     assert.match(env, /^AWS_REGION="eu-west-1"$/m);
     assert.doesNotMatch(env, /^(AWS_PROFILE|AWS_ENDPOINT_URL)=/m);
@@ -143,6 +147,10 @@ describe('cube worker install', () => {
     const concurrency = await install(bad, [...flags, '--start-concurrency', '0']);
     assert.equal(concurrency.code, 2);
     assert.match(concurrency.stderr, /--start-concurrency must be a whole number of at least 1/);
+
+    const address = await install(bad, [...flags, '--advertise-addr', '10.0.0.5:80']);
+    assert.equal(address.code, 2);
+    assert.match(address.stderr, /--advertise-addr must be an IPv4 or IPv6 address or a host name/);
 
     const spaced = await install(bad, [...flags, '--label', 'team=a b']);
     assert.equal(spaced.code, 2);
