@@ -160,12 +160,6 @@ export interface TaskRecord {
   health?: TaskHealth;
   /** Host ports of the running attempt's container ports; cleared when it ends. */
   endpoints?: TaskEndpoint[];
-  /**
-   * The service this task is a replica of, and that service's revision it runs (set by the
-   * service controller; absent on a task submitted on its own).
-   */
-  service?: string;
-  revision?: number;
   /** Workers this task failed or was lost on, most recent last (placement avoids them). */
   previousWorkerIds?: string[];
   workerId?: string;
