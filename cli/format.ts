@@ -47,10 +47,21 @@ export function formatCommand(command: readonly string[]): string {
     .join(' ');
 }
 
+/** `host:container/protocol`; a port the engine picks shows as `*` until it is recorded. */
 export function formatPorts(task: TaskRecord): string {
   const ports = task.spec.ports ?? [];
   if (ports.length === 0) return '-';
-  return ports.map((p) => `${p.host ?? p.container}:${p.container}/${p.protocol}`).join(', ');
+  const bound = (container: number, protocol: string) =>
+    task.endpoints?.find((e) => e.container === container && e.protocol === protocol)?.hostPort;
+  return ports
+    .map((p) => {
+      const host =
+        p.host ??
+        (task.spec.network === 'host' ? p.container : bound(p.container, p.protocol)) ??
+        '*';
+      return `${host}:${p.container}/${p.protocol}`;
+    })
+    .join(', ');
 }
 
 export function formatRestart(task: TaskRecord): string {

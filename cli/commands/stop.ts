@@ -9,9 +9,10 @@ export class StopCommand extends CubeCommand {
   static override usage = Command.Usage({
     description: 'Stop a task',
     details: `
-      Asks the control plane to stop the task: a pending task is STOPPED at once, a placed
-      or running one becomes STOPPING until its worker has stopped the container. Prints
-      the task id. ID may be a unique prefix of the id.
+      Asks the control plane to stop the task: a pending task, or one waiting for a planned
+      restart or reschedule, is STOPPED at once (the plan is cancelled); a placed or running
+      one becomes STOPPING until its worker has stopped the container, and a drain moving it
+      no longer places it elsewhere. Prints the task id. ID may be a unique prefix of the id.
 
       With --wait, waits until the task is STOPPED (exit 0) or ends otherwise (exit 1).
     `,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderTask } from '../../cli/commands/inspect.js';
 import { formatStateWithHealth } from '../../cli/commands/ps.js';
+import { formatPorts } from '../../cli/format.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskRecord } from '../../core/types.js';
 
@@ -79,5 +80,28 @@ describe('task views: health, restarts, stops', () => {
     assert.match(out, /Health:\s+unhealthy \(3 failing in a row, checked 2030.*\): HTTP 500\n/);
     assert.match(out, /Stop:\s+SIGINT, then SIGKILL after 30s\n/);
     assert.match(out, /Previous workers:\s+node-a \(w0\)\n/);
+  });
+});
+
+describe('task views: ports', () => {
+  it('inspect shows a port the engine picked once recorded, * until then', () => {
+    const ports = [
+      { container: 80, protocol: 'tcp' as const },
+      { container: 53, host: 5353, protocol: 'udp' as const },
+    ];
+    const bridge: TaskRecord = { ...base, spec: { ...base.spec, network: 'bridge', ports } };
+    assert.equal(formatPorts(bridge), '*:80/tcp, 5353:53/udp');
+    const running: TaskRecord = {
+      ...bridge,
+      state: 'RUNNING',
+      endpoints: [
+        { container: 80, protocol: 'tcp', hostPort: 49153 },
+        { container: 53, protocol: 'udp', hostPort: 5353 },
+      ],
+    };
+    assert.equal(formatPorts(running), '49153:80/tcp, 5353:53/udp');
+    assert.match(renderTask(running, [], new Map()), /^Ports: +49153:80\/tcp, 5353:53\/udp$/m);
+    const host: TaskRecord = { ...base, spec: { ...base.spec, network: 'host', ports } };
+    assert.equal(formatPorts(host), '80:80/tcp, 5353:53/udp');
   });
 });
