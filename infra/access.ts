@@ -2,15 +2,20 @@
 // calls them (aws/*.ts through functions/ and worker/). One table here, turned into IAM
 // statements by controlPlane.ts, so a new store call means one new line in one place.
 //
-// DynamoDB transactions (TaskStore.create/write) are authorised per item as PutItem and
-// UpdateItem; there is no TransactWriteItems IAM action.
+// DynamoDB transactions (TaskStore.create/write, ServiceStore.put/createReplica) are
+// authorised per item as PutItem, UpdateItem, DeleteItem and ConditionCheckItem; there is no
+// TransactWriteItems IAM action.
 
-export type TableKey = 'tasks' | 'workers' | 'events' | 'tokens';
+export type TableKey = 'tasks' | 'workers' | 'events' | 'tokens' | 'services';
 export type IndexKey = 'tasks/byState' | 'tasks/byRestart';
 export type DynamoAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:ConditionCheckItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:BatchWriteItem'
   | 'dynamodb:Query'
   | 'dynamodb:Scan';
 export type SqsAction =
@@ -38,19 +43,47 @@ const TRANSITION = {
   events: ['dynamodb:PutItem'],
 } as const;
 
+/**
+ * The service controller (aws/serviceStore.ts, functions/services): the service partition
+ * read (Query) and written (record Put, a pruned revision's Delete, a replica's slot Put with
+ * the record's ConditionCheck), a rollback's revision read (GetItem), a deleted service's items
+ * removed (BatchWriteItem); its replicas read in one BatchGetItem and created (Put), stopped
+ * (GetItem + transition); its events written.
+ */
+const SERVICE_CONTROLLER = {
+  services: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:BatchWriteItem',
+  ],
+  tasks: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+} as const;
+
 export const API_ACCESS: Access = {
   tables: {
     // bearerAuth -> verify; /v1/tokens -> issue (put), list (scan), revoke (update)
     tokens: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
-    // get/require, create + transition (stop, drain), listAll
-    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:Scan'],
+    // get/require, create + transition (stop, drain), listAll; a service's replicas (batch)
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:Scan', 'dynamodb:BatchGetItem'],
     // stop/drain -> get, /v1/nodes and placement on submit -> list, /v1/workers -> register
     // (get + put), cordon/uncordon (update), reservations on submit and releases
     workers: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', ...TRANSITION.workers],
-    // create/transition events, GET /v1/tasks/{id} timeline
+    // create/transition events, GET /v1/tasks/{id} timeline, service events and their reads
     events: [...TRANSITION.events, 'dynamodb:Query'],
+    // /v1/services: apply/scale/rollback/delete (record Put, pruned revision Delete), show
+    // (Query: record and slots; revisions), list (Scan); replicas read in one BatchGetItem
+    services: [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ],
   },
-  // ?state= listings, drain's tasks on a worker
+  // ?state= listings, drain's tasks on a worker, a service dry-run's spread counts
   indexes: { 'tasks/byState': ['dynamodb:Query'] },
   // submit, drain -> applyDueRestart
   schedulingQueue: ['sqs:SendMessage'],
@@ -61,16 +94,19 @@ export const API_ACCESS: Access = {
 
 export const SCHEDULER_ACCESS: Access = {
   tables: {
-    // placePendingTask: get, notePending (conditional Put), transition to SCHEDULED
-    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks],
+    // placePendingTask: get, notePending (conditional Put), transition to SCHEDULED; the
+    // service controller's nudges run here too
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, ...SERVICE_CONTROLLER.tasks],
     // the batch's snapshot (list), a lost race's re-read (get), the reservation (update)
     workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers],
     events: [...TRANSITION.events],
+    services: [...SERVICE_CONTROLLER.services],
   },
   // placed tasks (spread and task-group plugins read them)
   indexes: { 'tasks/byState': ['dynamodb:Query'] },
-  // Receiving from the scheduling queue is granted by the SQS event source itself.
-  schedulingQueue: [],
+  // Receiving from the scheduling queue is granted by the SQS event source itself; the
+  // service controller sends its replicas' schedule nudges and its own delayed wake-ups.
+  schedulingQueue: ['sqs:SendMessage'],
   // a malformed nudge goes straight to the dead-letter queue (Queues.sendToDeadLetter)
   schedulingDlq: ['sqs:SendMessage'],
   workerQueues: ['sqs:SendMessage'],
@@ -78,11 +114,13 @@ export const SCHEDULER_ACCESS: Access = {
 
 export const RECONCILER_ACCESS: Access = {
   tables: {
-    // due restarts re-read the task; every repair is a transition
-    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks],
+    // due restarts re-read the task; every repair is a transition; services' replicas
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, ...SERVICE_CONTROLLER.tasks],
     // list, markDown (update), re-read after a lost markDown race, restarts' workers.get
     workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers],
     events: [...TRANSITION.events],
+    // each sweep runs the service controller on every service (Scan lists them)
+    services: [...SERVICE_CONTROLLER.services, 'dynamodb:Scan'],
   },
   indexes: {
     'tasks/byState': ['dynamodb:Query'],

@@ -80,6 +80,7 @@ export class CubeControlPlane extends Construct {
       workers: config.workersTable,
       events: config.eventsTable,
       tokens: config.tokensTable,
+      services: config.servicesTable,
     };
     const table = (key: TableKey) => {
       const definition = definitions.find((d) => d.TableName === names[key])!;
@@ -95,6 +96,7 @@ export class CubeControlPlane extends Construct {
       workers: table('workers'),
       events: table('events'),
       tokens: table('tokens'),
+      services: table('services'),
     };
     const tasksDefinition = definitions.find((d) => d.TableName === names.tasks)!;
     for (const gsi of tasksDefinition.GlobalSecondaryIndexes ?? []) {
@@ -138,6 +140,7 @@ export class CubeControlPlane extends Construct {
       CUBE_WORKERS_TABLE: this.tables.workers.tableName,
       CUBE_EVENTS_TABLE: this.tables.events.tableName,
       CUBE_TOKENS_TABLE: this.tables.tokens.tableName,
+      CUBE_SERVICES_TABLE: this.tables.services.tableName,
       CUBE_SCHEDULING_QUEUE_URL: this.schedulingQueue.queueUrl,
       CUBE_SCHEDULING_QUEUE_NAME: this.schedulingQueue.queueName,
       CUBE_SCHEDULING_DLQ_URL: this.schedulingDlq.queueUrl,

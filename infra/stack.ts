@@ -33,6 +33,7 @@ export class CubeStack extends Stack {
     output('WorkersTableName', controlPlane.tables.workers.tableName, 'CUBE_WORKERS_TABLE');
     output('EventsTableName', controlPlane.tables.events.tableName, 'CUBE_EVENTS_TABLE');
     output('TokensTableName', controlPlane.tables.tokens.tableName, 'CUBE_TOKENS_TABLE');
+    output('ServicesTableName', controlPlane.tables.services.tableName, 'CUBE_SERVICES_TABLE');
     output('SchedulingQueueUrl', controlPlane.schedulingQueue.queueUrl, 'Scheduling queue');
     output('SchedulingDlqUrl', controlPlane.schedulingDlq.queueUrl, 'Dead-lettered nudges');
     output('WorkerPolicyArn', controlPlane.workerPolicy.managedPolicyArn, 'For worker hosts');

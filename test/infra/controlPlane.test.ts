@@ -33,8 +33,8 @@ describe('CubeControlPlane stack', () => {
     template.resourceCountIs('AWS::Lambda::Function', 3);
   });
 
-  it('creates the four tables with the keys and indexes provision.ts uses', () => {
-    template.resourceCountIs(TABLE, 4);
+  it('creates the five tables with the keys and indexes provision.ts uses', () => {
+    template.resourceCountIs(TABLE, 5);
     const tasks = resources(TABLE)[tableId('Tasks')]!;
     assert.deepEqual(tasks.Properties.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
     assert.deepEqual(tasks.Properties.GlobalSecondaryIndexes, [
@@ -60,6 +60,10 @@ describe('CubeControlPlane stack', () => {
         { AttributeName: 'seq', KeyType: 'RANGE' },
       ],
       Tokens: [{ AttributeName: 'hash', KeyType: 'HASH' }],
+      Services: [
+        { AttributeName: 'service', KeyType: 'HASH' },
+        { AttributeName: 'key', KeyType: 'RANGE' },
+      ],
     };
     for (const [name, keySchema] of Object.entries(keys)) {
       const table = resources(TABLE)[tableId(name)]!;
@@ -128,6 +132,7 @@ describe('CubeControlPlane stack', () => {
       assert.deepEqual(env.CUBE_WORKERS_TABLE, { Ref: tableId('Workers') });
       assert.deepEqual(env.CUBE_EVENTS_TABLE, { Ref: tableId('Events') });
       assert.deepEqual(env.CUBE_TOKENS_TABLE, { Ref: tableId('Tokens') });
+      assert.deepEqual(env.CUBE_SERVICES_TABLE, { Ref: tableId('Services') });
       assert.deepEqual(env.CUBE_SCHEDULING_QUEUE_URL, {
         Ref: logicalId('AWS::SQS::Queue', /^ControlPlaneSchedulingQueue/),
       });
@@ -190,6 +195,7 @@ describe('CubeControlPlane stack', () => {
       'WorkersTableName',
       'EventsTableName',
       'TokensTableName',
+      'ServicesTableName',
       'WorkerPolicyArn',
     ]) {
       template.hasOutput(key, {});
@@ -257,7 +263,7 @@ describe('IAM', () => {
         'dynamodb:Scan',
         'dynamodb:UpdateItem',
       ],
-      [tasks()]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+      [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
       [`${tasks()}/index/byState`]: ['dynamodb:Query'],
       [tableId('Workers')]: [
         'dynamodb:GetItem',
@@ -266,6 +272,13 @@ describe('IAM', () => {
         'dynamodb:UpdateItem',
       ],
       [tableId('Events')]: ['dynamodb:PutItem', 'dynamodb:Query'],
+      [tableId('Services')]: [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+      ],
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:CreateQueue', 'sqs:SendMessage'],
     });
@@ -277,10 +290,18 @@ describe('IAM', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
       ],
-      [tasks()]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       [`${tasks()}/index/byState`]: ['dynamodb:Query'],
       [tableId('Workers')]: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
       [tableId('Events')]: ['dynamodb:PutItem'],
+      [tableId('Services')]: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ],
       [dlqArn()]: ['sqs:SendMessage'],
       [queueArn()]: [
         'sqs:ChangeMessageVisibility',
@@ -288,6 +309,7 @@ describe('IAM', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
+        'sqs:SendMessage',
       ],
       [workerQueues]: ['sqs:SendMessage'],
     });
@@ -299,11 +321,20 @@ describe('IAM', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
       ],
-      [tasks()]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       [`${tasks()}/index/byState`]: ['dynamodb:Query'],
       [`${tasks()}/index/byRestart`]: ['dynamodb:Scan'],
       [tableId('Workers')]: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
       [tableId('Events')]: ['dynamodb:PutItem'],
+      [tableId('Services')]: [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+      ],
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:SendMessage'],
     });

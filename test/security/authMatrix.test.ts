@@ -31,10 +31,22 @@ const SAMPLE_BODIES: Record<string, (scope: string) => unknown> = {
     capacity: { cpuMillis: 0, memoryBytes: 0, diskBytes: 0 },
   }),
   TokenCreate: (scope) => ({ name: `matrix-made-by-${scope}`, scope: 'read' }),
+  // No replicas: nothing to place; the same spec again is answered 200, unchanged.
+  ServiceSpec: () => ({
+    replicas: 0,
+    task: { image: 'busybox:1.36', network: 'none', env: { V: '2' } },
+  }),
+  ServiceScale: () => ({ replicas: 0 }),
+  ServiceRollback: () => ({}),
 };
 
-function pathValue(path: string): (name: string) => string {
+/** A service (two revisions) for each scope that may read services. */
+const SERVICE_SCOPES = ['read', 'submit', 'admin'] as const;
+
+function pathValue(path: string, scope = 'nobody'): (name: string) => string {
   return () => {
+    // Each scope its own service: one's DELETE does not take another's away.
+    if (path.startsWith('/v1/services/')) return `matrix-${scope}`;
     if (path.startsWith('/v1/tasks/')) return taskId;
     if (path.startsWith('/v1/nodes/')) return workerName;
     if (path.startsWith('/v1/tokens/')) return spareTokenId;
@@ -45,11 +57,11 @@ function pathValue(path: string): (name: string) => string {
 /** Whether this test knows a well-formed request for the route. */
 const canFill = (op: OpenApiOperation) =>
   (op.bodyRef === undefined || SAMPLE_BODIES[op.bodyRef] !== undefined) &&
-  (op.pathParams.length === 0 || /^\/v1\/(tasks|nodes|tokens)\//.test(op.path));
+  (op.pathParams.length === 0 || /^\/v1\/(tasks|nodes|tokens|services)\//.test(op.path));
 
 async function request(op: OpenApiOperation, token: string | undefined, scope: string) {
   const body = op.bodyRef ? (SAMPLE_BODIES[op.bodyRef]?.(scope) ?? {}) : undefined;
-  return call(cluster.apiUrl, op.method, fillPath(op.path, pathValue(op.path)), {
+  return call(cluster.apiUrl, op.method, fillPath(op.path, pathValue(op.path, scope)), {
     ...(token !== undefined ? { token } : {}),
     ...(body !== undefined ? { body } : {}),
   });
@@ -89,6 +101,19 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
     assert.equal(worker.status, 201, worker.text);
     workerName = (worker.json as { worker: { name: string } }).worker.name;
 
+    for (const scope of SERVICE_SCOPES) {
+      for (const version of ['1', '2']) {
+        const applied = await call(cluster.apiUrl, 'PUT', `/v1/services/matrix-${scope}`, {
+          token: admin,
+          body: {
+            replicas: 0,
+            task: { image: 'busybox:1.36', network: 'none', env: { V: version } },
+          },
+        });
+        assert.ok([200, 201].includes(applied.status), applied.text);
+      }
+    }
+
     // Fetched without a token: the document is public.
     operations = (await fetchOperations(cluster.apiUrl)).operations;
     await new Promise((r) => setTimeout(r, 1200));
@@ -113,6 +138,13 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
       'GET /v1/tokens',
       'DELETE /v1/tokens/{id}',
       'GET /v1/openapi.json',
+      'PUT /v1/services/{name}',
+      'GET /v1/services',
+      'GET /v1/services/{name}',
+      'DELETE /v1/services/{name}',
+      'POST /v1/services/{name}/scale',
+      'POST /v1/services/{name}/rollback',
+      'GET /v1/services/{name}/revisions',
     ]) {
       assert.ok(listed.includes(route), `${route} is in the document`);
     }
@@ -187,7 +219,10 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
 
   for (const scope of ['read', 'worker', 'submit', 'admin'] as const) {
     test(`${scope === 'admin' ? 'an' : 'a'} ${scope} token gets 403 exactly where its scope is not listed`, async () => {
-      for (const op of operations) {
+      // A service's DELETE last: the other service routes need the service there.
+      const removes = (op: OpenApiOperation) =>
+        op.method === 'DELETE' && op.path.startsWith('/v1/services/');
+      for (const op of [...operations.filter((o) => !removes(o)), ...operations.filter(removes)]) {
         const answer = await request(op, tokens[scope], scope);
         const where = `${scope} ${op.method} ${op.path}: ${answer.text}`;
         if (!op.scopes.includes(scope)) {
