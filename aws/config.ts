@@ -1,10 +1,16 @@
+import {
+  type ContainerPolicy,
+  containerPolicyEnv,
+  containerPolicyFromEnv,
+} from '../core/containerPolicy.js';
 import { logGroupName } from '../core/logs/logNames.js';
 import { RESTART_DEFAULTS, type RestartSettings } from '../core/restartPolicy.js';
 
 // Where the control plane's tables and queues live. The same environment variables are set
 // by the CDK stack in AWS and by `cube up` locally, so no code knows which one it runs in.
 
-export interface ControlPlaneConfig {
+/** The container policy (core/containerPolicy.ts): what tasks may be submitted at all. */
+export interface ControlPlaneConfig extends ContainerPolicy {
   prefix: string;
   tasksTable: string;
   workersTable: string;
@@ -23,10 +29,6 @@ export interface ControlPlaneConfig {
   schedulingQueueUrl?: string;
   /** Where the scheduler puts messages it cannot parse; else `<scheduling queue>-dlq`. */
   schedulingDlqUrl?: string;
-  /** Tasks may run privileged (`CUBE_ALLOW_PRIVILEGED=1`). */
-  allowPrivileged: boolean;
-  /** Tasks may bind-mount host paths (`CUBE_ALLOW_HOST_MOUNTS=1`). */
-  allowHostMounts: boolean;
   workerQueuePrefix: string;
   defaultPolicy?: string;
   /** Scheduler plugin modules loaded at cold start (`CUBE_SCHEDULER_PLUGINS`, comma-separated). */
@@ -68,8 +70,7 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     schedulingQueueName: env.CUBE_SCHEDULING_QUEUE_NAME ?? `${prefix}-scheduling`,
     schedulingQueueUrl: env.CUBE_SCHEDULING_QUEUE_URL || undefined,
     schedulingDlqUrl: env.CUBE_SCHEDULING_DLQ_URL || undefined,
-    allowPrivileged: env.CUBE_ALLOW_PRIVILEGED === '1',
-    allowHostMounts: env.CUBE_ALLOW_HOST_MOUNTS === '1',
+    ...containerPolicyFromEnv(env),
     workerQueuePrefix: env.CUBE_WORKER_QUEUE_PREFIX ?? `${prefix}-worker-`,
     defaultPolicy: env.CUBE_DEFAULT_POLICY || undefined,
     schedulerPlugins: (env.CUBE_SCHEDULER_PLUGINS ?? '')
@@ -117,8 +118,7 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
   if (config.schedulingQueueUrl) env.CUBE_SCHEDULING_QUEUE_URL = config.schedulingQueueUrl;
   if (config.defaultPolicy) env.CUBE_DEFAULT_POLICY = config.defaultPolicy;
   if (config.schedulingDlqUrl) env.CUBE_SCHEDULING_DLQ_URL = config.schedulingDlqUrl;
-  if (config.allowPrivileged) env.CUBE_ALLOW_PRIVILEGED = '1';
-  if (config.allowHostMounts) env.CUBE_ALLOW_HOST_MOUNTS = '1';
+  Object.assign(env, containerPolicyEnv(config));
   if (!config.placeOnSubmit) env.CUBE_PLACE_ON_SUBMIT = '0';
   env.CUBE_TOKEN_CACHE_MS = String(config.tokenCacheMs);
   if (config.schedulerPlugins.length > 0) {

@@ -193,6 +193,58 @@ export class TaskStore {
     }
   }
 
+  /**
+   * A worker's claim of its placement (SCHEDULED -> STARTING): an update of only the fields the
+   * claim changes, conditional on the record still being the placement the worker verified
+   * (version, worker, attempt, signature). Never a put of a whole record: a copy that came
+   * with a message cannot write its spec into the table.
+   */
+  async claim(task: TaskRecord, by: string): Promise<TaskRecord> {
+    const { after, event } = transitionTask(task, { to: 'STARTING', by });
+    try {
+      await this.ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.config.tasksTable,
+                Key: { id: task.id },
+                UpdateExpression:
+                  'SET #state = :starting, #version = :next, updatedAt = :at REMOVE reason',
+                ConditionExpression:
+                  '#version = :version AND #state = :scheduled AND workerId = :worker AND #attempt = :attempt AND #signature.#value = :signature',
+                ExpressionAttributeNames: {
+                  '#state': 'state',
+                  '#version': 'version',
+                  '#attempt': 'attempt',
+                  '#signature': 'signature',
+                  '#value': 'value',
+                },
+                ExpressionAttributeValues: {
+                  ':starting': 'STARTING',
+                  ':scheduled': 'SCHEDULED',
+                  ':next': after.version,
+                  ':at': after.updatedAt,
+                  ':version': task.version,
+                  ':worker': task.workerId,
+                  ':attempt': task.attempt,
+                  ':signature': task.signature?.value ?? '',
+                },
+              },
+            },
+            { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      throw new ConflictError(`task ${task.id} changed since version ${task.version}`, {
+        cause: error,
+      });
+    }
+    return after;
+  }
+
   /** Tasks in the given states, oldest first within each state. */
   async listByState(states: readonly TaskState[]): Promise<TaskRecord[]> {
     return this.queryByState<TaskRecord>(states);

@@ -18,6 +18,8 @@ export const TASK_DEFAULTS = {
   network: 'bridge',
   stopSignal: 'SIGTERM',
   stopTimeoutSeconds: 10,
+  /** A fork bomb stops here instead of taking the host down. */
+  pidsLimit: 1024,
   health: { intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 },
 } as const;
 
@@ -39,6 +41,8 @@ export const LIMITS = {
   maxMemory: 16 * 1024 ** 4,
   maxDisk: 1024 ** 5,
   capDrop: 64,
+  /** pidsLimit's ceiling; the default is TASK_DEFAULTS.pidsLimit. */
+  maxPids: 1_000_000,
   mounts: 32,
   pathLength: 1024,
 };
@@ -134,7 +138,14 @@ const healthCheck = z
       .strictObject({
         port: z.number().int().min(1).max(65535),
         path: z.string().startsWith('/', 'must start with /').max(1024).default('/'),
-        host: z.string().max(255).optional(),
+        // The probe reaches the task's own container only, never an address of its choosing.
+        host: z
+          .unknown()
+          .refine((v) => v === undefined, {
+            message:
+              "is not allowed: a health check probes the task's own container (its address, or loopback with network host)",
+          })
+          .optional(),
       })
       .optional(),
     command: z.array(z.string().max(LIMITS.commandArgLength)).min(1).max(64).optional(),
@@ -233,6 +244,11 @@ export const TaskSpecInput = z.strictObject({
     .array(z.string().regex(CAPABILITY, 'must be a capability like NET_RAW or ALL'))
     .max(LIMITS.capDrop)
     .optional(),
+  capAdd: z
+    .array(z.string().regex(CAPABILITY, 'must be a capability like NET_RAW or NET_ADMIN'))
+    .max(LIMITS.capDrop)
+    .optional(),
+  pidsLimit: z.number().int().min(16).max(LIMITS.maxPids).optional(),
   privileged: z.boolean().optional(),
   mounts: z.array(mount).max(LIMITS.mounts).optional(),
   logs: z.boolean().optional(),
@@ -295,6 +311,7 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
   );
   // Stored without CAP_ and once each, the way Docker reports them.
   const capDrop = [...new Set((spec.capDrop ?? []).map((c) => c.replace(/^CAP_/, '')))];
+  const capAdd = [...new Set((spec.capAdd ?? []).map((c) => c.replace(/^CAP_/, '')))];
   const restart = parseRestartPolicy(spec.restart ?? 'never')!;
   if (spec.maxReschedules !== undefined) restart.maxReschedules = spec.maxReschedules;
   const h = spec.healthCheck;
@@ -318,7 +335,7 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     ...(h
       ? {
           healthCheck: {
-            ...(h.http ? { http: h.http } : {}),
+            ...(h.http ? { http: { port: h.http.port, path: h.http.path } } : {}),
             ...(h.command ? { command: h.command } : {}),
             intervalSeconds: h.interval ?? d.intervalSeconds,
             timeoutSeconds: h.timeout ?? d.timeoutSeconds,
@@ -332,6 +349,8 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
     ...(capDrop.length > 0 ? { capDrop } : {}),
+    ...(capAdd.length > 0 ? { capAdd } : {}),
+    ...(spec.pidsLimit !== undefined ? { pidsLimit: spec.pidsLimit } : {}),
     ...(spec.privileged ? { privileged: true } : {}),
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(spec.logs === false ? { logs: false } : {}),

@@ -164,6 +164,8 @@ export function transitionTask(task: TaskRecord, request: TransitionRequest): Tr
   if (to === 'PENDING') {
     delete after.workerId;
     delete after.containerId;
+    // A placement's signature names its worker: placed again, it is signed again.
+    delete after.signature;
   }
   if (['COMPLETED', 'FAILED', 'STOPPED', 'LOST'].includes(to)) after.finishedAt = at;
   for (const key of Object.keys(after) as (keyof TaskRecord)[]) {

@@ -44,7 +44,8 @@ export interface RestartPolicy {
 
 /** Probe of a running task: HTTP GET (2xx is healthy) or a command exec'd inside (exit 0). */
 export interface HealthCheckSpec {
-  http?: { port: number; path: string; host?: string };
+  /** Probes the task's own container: its address, or loopback with host networking. */
+  http?: { port: number; path: string };
   command?: string[];
   intervalSeconds: number;
   timeoutSeconds: number;
@@ -121,6 +122,13 @@ export interface TaskSpec {
   readOnlyRootfs?: boolean;
   /** Linux capabilities to drop, upper case without CAP_ (e.g. NET_RAW), or ALL. */
   capDrop?: string[];
+  /**
+   * Capabilities to add. NET_RAW is dropped unless listed here; beyond Docker's default set a
+   * capability needs the control plane's and the host's allowance (CUBE_ALLOW_CAPABILITIES).
+   */
+  capAdd?: string[];
+  /** Most processes the container may hold (Docker's PidsLimit); default 1024. */
+  pidsLimit?: number;
   /** Privileged mode; refused unless the control plane allows it (CUBE_ALLOW_PRIVILEGED). */
   privileged?: boolean;
   mounts?: MountSpec[];
@@ -139,6 +147,14 @@ export interface PlacementExplanation {
   /** Best candidates, best first. */
   topScores: { workerId: string; workerName: string; score: number }[];
   chosenWorkerId?: string;
+}
+
+/** Signed by the control plane when it places a task; a worker runs nothing without it. */
+export interface PlacementSignature {
+  /** The attempt placed; in-place restarts on the same worker keep the signature. */
+  attempt: number;
+  /** Ed25519 signature (base64) of core/placementSignature.ts's payload. */
+  value: string;
 }
 
 export interface TaskRecord {
@@ -172,6 +188,8 @@ export interface TaskRecord {
   service?: string;
   serviceRevision?: number;
   serviceSlot?: number;
+  /** The control plane's signature of this placement (core/placementSignature.ts). */
+  signature?: PlacementSignature;
   createdAt: string;
   updatedAt: string;
   scheduledAt?: string;

@@ -7,7 +7,9 @@ import { logsClient } from '../aws/logsClient.js';
 import { Queues } from '../aws/queues.js';
 import { TaskStore } from '../aws/taskStore.js';
 import { WorkerStore } from '../aws/workerStore.js';
+import { type ContainerPolicy, containerPolicyFromEnv } from '../core/containerPolicy.js';
 import type { ReceivedWorkerMessage, ScheduleMessage } from '../core/messages.js';
+import { parsePlacementKey } from '../core/placementSignature.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { EngineWatch } from './control/engineWatch.js';
 import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './control/heartbeat.js';
@@ -50,6 +52,13 @@ export interface WorkerAgentOptions {
     | 'deadLetterQueueUrl'
     | 'logGroup'
   >;
+  /**
+   * The control plane's public key (`ed25519:...`): a pinned CUBE_CONTROL_PLANE_KEY, else the
+   * one registration returned. Placements not signed with it run nothing.
+   */
+  controlPlaneKey: string;
+  /** What this host runs at most; default: its own CUBE_ALLOW_* settings (closed when unset). */
+  hostPolicy?: ContainerPolicy;
   /** The engine; optional only with a `runtime` that needs none (then no events stream). */
   docker?: Docker;
   /** Default: DockerRuntime over `docker`. The scale benchmark passes a simulated one. */
@@ -190,6 +199,8 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     runtime,
     locks: new TaskLocks(),
     log,
+    controlPlaneKey: parsePlacementKey(options.controlPlaneKey),
+    hostPolicy: options.hostPolicy ?? containerPolicyFromEnv(process.env),
   } as Omit<WorkerContext, 'restarts' | 'health'> as WorkerContext;
   context.restarts = new RestartTimers((taskId) => carryOutRestart(context, taskId), track);
   context.health = new HealthMonitors(context, track);

@@ -23,6 +23,30 @@ export interface WorkerOptions {
   address?: string;
   /** The Docker network of tasks with network `bridge` (`--bridge-network`). */
   bridgeNetwork?: string;
+  /** A pinned control plane key (CUBE_CONTROL_PLANE_KEY): wins over what registration returns. */
+  controlPlaneKey?: string;
+}
+
+/** The key placements are verified with: the pinned one, else registration's; none is an error. */
+export function chooseControlPlaneKey(
+  pinned: string | undefined,
+  registered: string | undefined,
+  log: (line: string) => void,
+): string {
+  if (pinned) {
+    if (registered && registered !== pinned) {
+      log(
+        'the control plane returned another placement key than the pinned one; using the pinned key',
+      );
+    }
+    return pinned;
+  }
+  if (!registered) {
+    throw new Error(
+      'the control plane returned no placement key and none is pinned (CUBE_CONTROL_PLANE_KEY): this worker would run nothing',
+    );
+  }
+  return registered;
 }
 
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
@@ -52,6 +76,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     workerId: worker.id,
     queueUrl,
     config,
+    controlPlaneKey: chooseControlPlaneKey(options.controlPlaneKey, config.controlPlaneKey, log),
     docker,
     log,
     reregister: async () => {

@@ -113,7 +113,7 @@ const formatOptional = (value: number | undefined, fallback: string) =>
 export function formatHealthCheck(check: HealthCheckSpec | undefined): string | undefined {
   if (!check) return undefined;
   const probe = check.http
-    ? `GET ${check.http.host ?? ''}:${check.http.port}${check.http.path}`
+    ? `GET :${check.http.port}${check.http.path}`
     : `exec ${formatCommand(check.command ?? [])}`;
   return (
     `${probe} every ${check.intervalSeconds}s, timeout ${check.timeoutSeconds}s, ` +

@@ -1,5 +1,5 @@
 // `cube up`: a whole local cluster on this machine, until Ctrl-C.
-import { Command, Option } from 'clipanion';
+import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { CubeCommand } from '../baseCommand.js';
 
@@ -16,6 +16,7 @@ export class UpCommand extends CubeCommand {
     examples: [
       ['Start a cluster with one worker', 'cube up'],
       ['Start only the control plane, on port 9000', 'cube up --port 9000 --workers 0'],
+      ['Let tasks use host networking', 'cube up --allow host-network'],
     ],
   });
 
@@ -35,6 +36,10 @@ export class UpCommand extends CubeCommand {
     description: 'Seconds between reconciler runs',
     validator: t.isNumber(),
   });
+  allow = Option.String('--allow', {
+    description:
+      'What tasks may ask of this machine, comma-separated: host-network, privileged, host-mounts (default: none)',
+  });
   workerCpu = Option.String('--worker-cpu', { description: 'Cores each local worker offers' });
   workerMemory = Option.String('--worker-memory', {
     description: 'Memory each local worker offers (e.g. 2g)',
@@ -42,8 +47,20 @@ export class UpCommand extends CubeCommand {
 
   async run(): Promise<number> {
     const log = (line: string) => this.context.stderr.write(`${line}\n`);
-    const { startLocalCluster } = await import('../local/cluster.js');
+    const { startLocalCluster, CONTAINER_ALLOWANCES } = await import('../local/cluster.js');
+    const allow = (this.allow ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const item of allow) {
+      if (!(item in CONTAINER_ALLOWANCES)) {
+        throw new UsageError(
+          `--allow takes ${Object.keys(CONTAINER_ALLOWANCES).join(', ')}; not '${item}'`,
+        );
+      }
+    }
     const cluster = await startLocalCluster({
+      allow: allow as (keyof typeof CONTAINER_ALLOWANCES)[],
       port: this.port,
       workers: this.workers,
       emulatorPort: this.emulatorPort,

@@ -76,6 +76,10 @@ export class WorkerCommand extends CubeCommand {
   });
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
   token = Option.String('--token', { description: 'API token (a worker or admin token)' });
+  controlPlaneKey = Option.String('--control-plane-key', {
+    description:
+      'Pin the control plane key placements must be signed with (default: CUBE_CONTROL_PLANE_KEY, else the one registration returns)',
+  });
 
   protected async run(): Promise<number> {
     const startConcurrency =
@@ -95,6 +99,7 @@ export class WorkerCommand extends CubeCommand {
     const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
     // Before the SDK's clients exist: they read the environment when they are made.
     Object.assign(process.env, localAwsEnv(config.apiUrl, configFileOrNone()));
+    const pinnedKey = this.controlPlaneKey ?? process.env.CUBE_CONTROL_PLANE_KEY;
 
     // The only place the CLI loads worker code: the daemon runs in this process.
     const { runWorker } = await import('../../worker/daemon.js');
@@ -121,6 +126,7 @@ export class WorkerCommand extends CubeCommand {
           ...(startConcurrency !== undefined ? { startConcurrency } : {}),
           ...(address !== undefined ? { address } : {}),
           ...(bridgeNetwork !== undefined ? { bridgeNetwork } : {}),
+          ...(pinnedKey ? { controlPlaneKey: pinnedKey } : {}),
           log: (line: string) => this.warn(line),
         },
         controller.signal,

@@ -1,8 +1,8 @@
 // `cube up`: the emulator (unless AWS_ENDPOINT_URL names one), the control plane in-process,
 // and local worker processes; stops all of it on request.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { writeConfig } from '../config.js';
+import { dirname, join } from 'node:path';
+import { configPath, writeConfig } from '../config.js';
 import {
   EMULATOR_CREDENTIALS,
   emulatorEnv,
@@ -16,10 +16,22 @@ export interface LocalClusterOptions {
   workers: number;
   emulatorPort: number;
   reconcileIntervalMs: number;
+  /**
+   * What tasks may ask of this machine beyond an ordinary container (`--allow`): set for the
+   * control plane and for the local workers alike.
+   */
+  allow?: ContainerAllowance[];
   /** Capacity flags passed to each local worker (e.g. ['--memory', '1g']). */
   workerArgs?: string[];
   log: (line: string) => void;
 }
+
+export const CONTAINER_ALLOWANCES = {
+  'host-network': 'CUBE_ALLOW_HOST_NETWORK',
+  privileged: 'CUBE_ALLOW_PRIVILEGED',
+  'host-mounts': 'CUBE_ALLOW_HOST_MOUNTS',
+} as const;
+export type ContainerAllowance = keyof typeof CONTAINER_ALLOWANCES;
 
 export interface LocalCluster {
   apiUrl: string;
@@ -43,6 +55,12 @@ function prefixLines(
   });
 }
 
+/** A local worker's environment: the control plane's, without where its signing key lives. */
+function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { CUBE_PLACEMENT_KEY_FILE: _file, CUBE_PLACEMENT_KEY_SECRET: _secret, ...rest } = env;
+  return rest;
+}
+
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const { log } = options;
   let emulator: RunningEmulator | undefined;
@@ -51,6 +69,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     emulator = await startEmulator(options.emulatorPort);
   }
   Object.assign(process.env, emulatorEnv(emulator?.endpoint ?? process.env.AWS_ENDPOINT_URL!));
+  for (const allowance of options.allow ?? []) process.env[CONTAINER_ALLOWANCES[allowance]] = '1';
+  // One key per namespace, kept beside the CLI's config: a restarted `cube up` signs with the
+  // key its workers already hold.
+  const prefix = process.env.CUBE_PREFIX ?? 'cube';
+  const placementKeyFile = join(dirname(configPath()), `placement-key-${prefix}`);
 
   // The one place the CLI reaches into functions/: to run the handlers in-process.
   const { startLocalControlPlane } = await import('../../functions/local/controlPlane.js');
@@ -59,6 +82,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     controlPlane = await startLocalControlPlane({
       port: options.port,
       reconcileIntervalMs: options.reconcileIntervalMs,
+      placementKeyFile,
       log,
     });
   } catch (error) {
@@ -82,7 +106,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         controlPlane.workerToken,
         ...(options.workerArgs ?? []),
       ],
-      { env: { ...process.env, ...controlPlane.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        env: workerEnv({ ...process.env, ...controlPlane.env }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     prefixLines(child.stdout, `[${name}]`, log);
     prefixLines(child.stderr, `[${name}]`, log);

@@ -51,11 +51,12 @@ async function tryPlace(
     ...(limit !== undefined ? { candidateLimit: limit } : {}),
   });
   if (!decision.worker) return;
+  const signature = (await deps.placementSigner()).sign(task, decision.worker.id);
   const transition = transitionTask(task, {
     to: 'SCHEDULED',
     by: 'scheduler',
     reason: decision.reason,
-    patch: { workerId: decision.worker.id, placement: decision.explanation },
+    patch: { workerId: decision.worker.id, placement: decision.explanation, signature },
     now,
   });
   // Reserved in this process's view before the write, so parallel submits decide on figures

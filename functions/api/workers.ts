@@ -53,7 +53,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
   const principal = requireScope(context, ['worker']);
   const parsed = WorkerRegistrationInput.safeParse(event.body);
   if (!parsed.success) throw toValidationError(parsed.error);
-  const { workers, queues, config } = getDeps();
+  const { workers, queues, config, placementSigner } = getDeps();
   const input = parsed.data;
   // A token bound to a worker registers that worker only: it cannot take over another's queue.
   if (principal.worker !== undefined && principal.worker !== input.name) {
@@ -92,6 +92,8 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       deadLetterQueueUrl: await queues.workerDeadLetterQueueUrl(),
       // Where the worker ships its containers' output, one stream per task attempt.
       logGroup: config.logGroup,
+      // The public key this control plane signs placements with; a worker may pin its own copy.
+      controlPlaneKey: (await placementSigner()).publicKey,
     },
   });
 }

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { createAwsClients } from '../../aws/clients.js';
 import { controlPlaneConfig, controlPlaneEnv } from '../../aws/config.js';
+import { placementSigner } from '../../aws/placementKey.js';
 import { DynamoDBClient, provisionControlPlane } from '../../aws/provision.js';
 import { handler as apiHandler } from '../api/handler.js';
 import { handler as reconcilerHandler } from '../reconciler/handler.js';
@@ -19,6 +20,11 @@ export interface LocalControlPlaneOptions {
   port: number;
   /** How often the reconciler runs (EventBridge's floor in AWS is a minute). */
   reconcileIntervalMs?: number;
+  /**
+   * Where the placement key's secret lives (written 0600 on first use), so a restarted
+   * control plane signs with the key its workers already hold. Absent: CUBE_PLACEMENT_KEY_*.
+   */
+  placementKeyFile?: string;
   log?: (line: string) => void;
 }
 
@@ -44,6 +50,12 @@ export async function startLocalControlPlane(
     base,
   );
   process.env.CUBE_SCHEDULING_QUEUE_URL = schedulingQueueUrl;
+  // Loaded now, once for the process: the handlers' getDeps().placementSigner() is this one.
+  await placementSigner(
+    options.placementKeyFile
+      ? { ...process.env, CUBE_PLACEMENT_KEY_FILE: options.placementKeyFile }
+      : process.env,
+  );
   const deps = getDeps();
   const adminToken = await deps.tokens.create('cube-up-admin', 'admin');
   const workerToken = await deps.tokens.create('cube-up-workers', 'worker');

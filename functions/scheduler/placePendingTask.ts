@@ -97,11 +97,12 @@ export async function placePendingTask(
       return 'pending';
     }
     try {
+      const signature = (await deps.placementSigner()).sign(task, decision.worker.id);
       const scheduled = await deps.tasks.transition(task, {
         to: 'SCHEDULED',
         by: 'scheduler',
         reason: decision.reason,
-        patch: { workerId: decision.worker.id, placement: decision.explanation },
+        patch: { workerId: decision.worker.id, placement: decision.explanation, signature },
       });
       applyReservation(snapshot, scheduled);
       snapshot.groups?.add(groupOf(scheduled.spec), decision.worker);

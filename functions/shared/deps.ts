@@ -1,11 +1,13 @@
 // The stores and queues a handler works with, built once per process (per Lambda container).
 import { awsClients } from '../../aws/clients.js';
 import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
+import { placementSigner } from '../../aws/placementKey.js';
 import { Queues } from '../../aws/queues.js';
 import { ServiceStore } from '../../aws/serviceStore.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { TokenStore } from '../../aws/tokenStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
+import type { PlacementSigner } from '../../core/placementSignature.js';
 import { TokenCache } from './tokenCache.js';
 
 export interface Deps {
@@ -15,6 +17,8 @@ export interface Deps {
   tokens: TokenStore;
   queues: Queues;
   services: ServiceStore;
+  /** Signs placements; loaded once per process (aws/placementKey.ts). */
+  placementSigner: () => Promise<PlacementSigner>;
 }
 
 let deps: Deps | undefined;
@@ -30,6 +34,7 @@ export function getDeps(): Deps {
       tokens: new TokenStore(ddb, config),
       queues: new Queues(sqs, config),
       services: new ServiceStore(ddb, config),
+      placementSigner: () => placementSigner(),
     };
   }
   return deps;

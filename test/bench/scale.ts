@@ -151,6 +151,7 @@ async function main() {
               runtime,
               sampler: { sample: async () => metrics() },
               clients: fleetClients,
+              controlPlaneKey: (await deps.placementSigner()).publicKey,
             }),
           );
           return;

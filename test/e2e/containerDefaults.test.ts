@@ -14,7 +14,10 @@ let workerIds: string[] = [];
 
 before(async () => {
   await ensureEmulator();
-  cluster = await startTestCluster('secdef', ['--workers', '1']);
+  // This control plane keeps host networking closed, as `cube up` does without --allow.
+  cluster = await startTestCluster('secdef', ['--workers', '1'], {
+    env: { CUBE_ALLOW_HOST_NETWORK: '0' },
+  });
   const nodes = await waitForWorkers(cluster, 1);
   workerIds = nodes.map((n) => n.id);
 });
@@ -44,6 +47,23 @@ test('privileged and host mounts are refused unless the control plane allows the
   assert.match(((await bind.json()) as { message: string }).message, /^mounts/);
 });
 
+test('host networking needs the control plane to allow it: a 400 naming the setting', async () => {
+  const response = await submit({ network: 'host' });
+  assert.equal(response.status, 400);
+  const body = (await response.json()) as { message: string };
+  assert.match(body.message, /^network: host networking is not allowed/);
+  assert.match(body.message, /CUBE_ALLOW_HOST_NETWORK=1/);
+});
+
+test('a health check aimed outside the container is a 400', async () => {
+  for (const host of ['169.254.169.254', '127.0.0.1', 'example.com']) {
+    const response = await submit({ healthCheck: { http: { port: 80, path: '/', host } } });
+    assert.equal(response.status, 400, host);
+    const body = (await response.json()) as { message: string };
+    assert.match(body.message, /^healthCheck\.http\.host: is not allowed/);
+  }
+});
+
 test('user, read-only root, dropped capabilities and tmpfs reach the container', {
   timeout: 60_000,
 }, async () => {
@@ -69,6 +89,8 @@ test('user, read-only root, dropped capabilities and tmpfs reach the container',
   assert.equal(info.HostConfig.ReadonlyRootfs, true);
   assert.deepEqual(info.HostConfig.CapDrop, ['ALL']);
   assert.equal(info.HostConfig.Privileged, false);
+  assert.equal(info.HostConfig.PidsLimit, 1024);
+  assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges']);
   assert.equal(info.Mounts.find((m) => m.Destination === '/scratch')?.Type, 'tmpfs');
   await cluster.cube(['stop', task.id]);
 });

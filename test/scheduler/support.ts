@@ -14,6 +14,7 @@ import type { Resources, TaskRecord, TaskSpec, WorkerRecord } from '../../core/t
 import type { Deps } from '../../functions/shared/deps.js';
 import { task } from '../core/schedulerFixtures.js';
 import { ensureEmulator, provisionTestControlPlane } from '../support/aws.js';
+import { TEST_SIGNER } from '../support/placement.js';
 
 const ATOMIC_MOTO = fileURLToPath(new URL('../../scripts/moto_server.py', import.meta.url));
 
@@ -69,6 +70,7 @@ export async function schedulerDeps(label: string): Promise<Deps> {
     tokens: new TokenStore(ddb, config),
     queues: new Queues(sqs, config),
     services: new ServiceStore(ddb, config),
+    placementSigner: async () => TEST_SIGNER,
   };
 }
 

@@ -104,7 +104,7 @@ describe('container fields of a task spec', () => {
         { source: '/etc', target: '/e' },
       ],
     });
-    const closed = { allowPrivileged: false, allowHostMounts: false };
+    const closed = { allowPrivileged: false, allowHostMounts: false, allowHostNetwork: false };
     rejects(
       () => enforceContainerPolicy(privileged, closed),
       'privileged',

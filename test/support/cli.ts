@@ -99,6 +99,8 @@ export async function startTestCluster(
     XDG_CONFIG_HOME: configHome,
     CUBE_PREFIX: prefix,
     ...(options.defaults ? {} : { CUBE_HEARTBEAT_INTERVAL_MS: '2000' }),
+    // Test tasks run on `none` or `host` networking (tests talk to loopback only).
+    CUBE_ALLOW_HOST_NETWORK: '1',
     ...options.env,
   };
   const baseEnv = { ...process.env };

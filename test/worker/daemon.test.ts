@@ -15,6 +15,7 @@ import { newTask } from '../../core/taskStateMachine.js';
 import type { Resources } from '../../core/types.js';
 import { runWorker } from '../../worker/daemon.js';
 import { ensureEmulator, provisionTestControlPlane, stopEmulator } from '../support/aws.js';
+import { signedFor, TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 import { removeWorkerContainers, TEST_IMAGE, waitFor } from './support.js';
 
 const TOKEN = 'cube_test_token';
@@ -54,9 +55,13 @@ describe('worker daemon', { timeout: 90_000 }, () => {
       const id = `w-${body.name}`;
       const queueUrl = await queues.ensureWorkerQueue(id);
       const worker = await workers.register({ id, queueUrl, ...body });
-      res
-        .writeHead(201, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ worker, queueUrl, config }));
+      res.writeHead(201, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          worker,
+          queueUrl,
+          config: { ...config, controlPlaneKey: TEST_CONTROL_PLANE_KEY },
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -134,7 +139,11 @@ describe('worker daemon', { timeout: 90_000 }, () => {
         'test',
       );
       await tasks.create(task, event);
-      await tasks.transition(task, { to: 'SCHEDULED', by: 'scheduler', patch: { workerId } });
+      await tasks.transition(task, {
+        to: 'SCHEDULED',
+        by: 'scheduler',
+        patch: signedFor(task, workerId),
+      });
       await queues.sendToWorker((await workers.require(workerId)).queueUrl, {
         kind: 'run',
         taskId: task.id,

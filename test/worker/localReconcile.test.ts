@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { containerCreateOptions } from '../../worker/engine/containerOptions.js';
+import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 import { startHarness, stateOf, TEST_IMAGE, type WorkerHarness, waitFor } from './support.js';
 
 describe('worker: local reconciliation and Docker events', { timeout: 120_000 }, () => {
@@ -101,6 +102,7 @@ describe('worker: local reconciliation and Docker events', { timeout: 120_000 },
       docker: h.docker,
       queueWaitSeconds: 1,
       reconcileIntervalMs: 60_000,
+      controlPlaneKey: TEST_CONTROL_PLANE_KEY,
     });
     try {
       const adopted = await h.tasks.require(task.id);

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { restartAttemptPatch } from '../../core/restartPolicy.js';
 import type { TaskRecord } from '../../core/types.js';
 import { startWorkerAgent } from '../../worker/agent.js';
+import { signedFor, TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 import { startHarness, type WorkerHarness, waitFor } from './support.js';
 
 describe('worker: lost and returning', { timeout: 120_000 }, () => {
@@ -52,7 +53,7 @@ describe('worker: lost and returning', { timeout: 120_000 }, () => {
     const elsewhere = await h.tasks.transition(pending, {
       to: 'SCHEDULED',
       by: 'scheduler',
-      patch: { workerId: other },
+      patch: signedFor(pending, other),
     });
 
     await waitFor(
@@ -112,6 +113,7 @@ describe('worker: lost and returning', { timeout: 120_000 }, () => {
       queueWaitSeconds: 1,
       reconcileIntervalMs: 60_000,
       log: (line) => h.logs.push(line),
+      controlPlaneKey: TEST_CONTROL_PLANE_KEY,
     });
     try {
       const restarted = await waitFor(

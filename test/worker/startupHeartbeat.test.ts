@@ -15,6 +15,7 @@ import { Queues } from '../../aws/queues.js';
 import { WorkerStore } from '../../aws/workerStore.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { ensureEmulator, provisionTestControlPlane, stopEmulator } from '../support/aws.js';
+import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 import { waitFor } from './support.js';
 
 const held = new Set<Socket>();
@@ -68,6 +69,7 @@ test('the first heartbeat does not wait for an engine that does not answer', asy
     clients,
     log: (line) => logs.push(line),
     queueWaitSeconds: 1,
+    controlPlaneKey: TEST_CONTROL_PLANE_KEY,
   });
 
   const beaten = await waitFor(

@@ -14,6 +14,7 @@ import type { TaskRecord, TaskSpec } from '../../core/types.js';
 import { startWorkerAgent, type WorkerAgent, type WorkerAgentOptions } from '../../worker/agent.js';
 import { LABEL_TASK_ID, LABEL_WORKER } from '../../worker/engine/containerOptions.js';
 import { ensureEmulator, provisionTestControlPlane, stopEmulator } from '../support/aws.js';
+import { signedFor, TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 
 export const TEST_IMAGE = 'cube-test/busybox:latest';
 
@@ -80,6 +81,9 @@ export async function startHarness(
     log,
     queueWaitSeconds: 1,
     stopTimeoutSeconds: 1,
+    controlPlaneKey: TEST_CONTROL_PLANE_KEY,
+    // Health checks probe busybox httpd on host networking; privileged and host mounts stay off.
+    hostPolicy: { allowPrivileged: false, allowHostMounts: false, allowHostNetwork: true },
     reconcileIntervalMs: 60_000,
     // What the daemon does over HTTP when its heartbeat is refused.
     reregister: async () => {
@@ -107,7 +111,11 @@ export async function startHarness(
     };
     const { task, event } = newTask(id, full, 'test');
     await tasks.create(task, event);
-    return tasks.transition(task, { to: 'SCHEDULED', by: 'scheduler', patch: { workerId } });
+    return tasks.transition(task, {
+      to: 'SCHEDULED',
+      by: 'scheduler',
+      patch: signedFor(task, workerId),
+    });
   };
 
   return {

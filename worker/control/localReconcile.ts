@@ -169,7 +169,7 @@ async function reconcileTaskWithoutContainer(
     case 'SCHEDULED':
     case 'STARTING': {
       const outcome = await runTaskLocked(ctx, task.id, task.attempt);
-      if (outcome !== 'obsolete') report.runsStarted++;
+      if (outcome !== 'obsolete' && outcome !== 'refused') report.runsStarted++;
       return;
     }
     case 'STOPPING':

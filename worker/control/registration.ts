@@ -34,6 +34,8 @@ export interface WorkerControlPlaneConfig {
   deadLetterQueueUrl?: string;
   /** Where container output is shipped (an older control plane names none: not shipped). */
   logGroup?: string;
+  /** The public key placements are signed with (`ed25519:...`); a pinned key wins over it. */
+  controlPlaneKey?: string;
 }
 
 export interface RegistrationResponse {
@@ -63,6 +65,7 @@ const RegistrationResponseSchema = z.object({
     schedulingQueueUrl: z.string().min(1).optional(),
     deadLetterQueueUrl: z.string().min(1).optional(),
     logGroup: z.string().min(1).max(512).optional(),
+    controlPlaneKey: z.string().min(1).max(200).optional(),
   }),
 });
 

@@ -1,6 +1,7 @@
 // What a task's container is made of: its name, Cube's labels and Docker's create options, as
 // pure functions of the task record, shared by the runtime and by whoever reads containers back.
 import type Docker from 'dockerode';
+import { TASK_DEFAULTS } from '../../core/taskSpec.js';
 import type { TaskRecord } from '../../core/types.js';
 
 export const LABEL_TASK_ID = 'cube.task-id';
@@ -75,7 +76,10 @@ export function containerCreateOptions(
       // Never privileged unless the spec says so (the control plane refuses that unless allowed).
       Privileged: spec.privileged === true,
       ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true } : {}),
-      ...(spec.capDrop?.length ? { CapDrop: spec.capDrop } : {}),
+      ...capabilities(spec),
+      // No setuid escalation inside; a fork bomb stops at the limit instead of the host.
+      SecurityOpt: ['no-new-privileges'],
+      PidsLimit: spec.pidsLimit ?? TASK_DEFAULTS.pidsLimit,
       ...(spec.mounts?.length
         ? {
             Mounts: spec.mounts.map((m) => ({
@@ -91,6 +95,21 @@ export function containerCreateOptions(
       ...(spec.resources.memoryBytes > 0 ? { Memory: spec.resources.memoryBytes } : {}),
       ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
     },
+  };
+}
+
+/**
+ * NET_RAW (raw sockets: sniffing, spoofing) is dropped unless the task adds it back; what the
+ * task drops itself is dropped too. A privileged container has every capability anyway.
+ */
+function capabilities(spec: TaskRecord['spec']): { CapDrop?: string[]; CapAdd?: string[] } {
+  const add = spec.capAdd ?? [];
+  const drop = spec.capDrop ?? [];
+  const dropAll = drop.includes('ALL');
+  const dropped = dropAll || add.includes('NET_RAW') ? drop : [...drop, 'NET_RAW'];
+  return {
+    ...(dropped.length > 0 ? { CapDrop: dropped } : {}),
+    ...(add.length > 0 ? { CapAdd: add } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ export async function probe(
     if (check.command) return await execProbe(runtime, containerId, check.command, timeoutMs);
     if (!check.http) return { ok: false, output: 'no probe configured' };
     const { port, path } = check.http;
-    if (!check.http.host && task.spec.network === 'none') {
+    if (task.spec.network === 'none') {
       const url = `http://127.0.0.1:${port}${path}`;
       const wait = String(Math.max(1, Math.ceil(check.timeoutSeconds)));
       return await execProbe(
@@ -35,9 +35,8 @@ export async function probe(
         timeoutMs,
       );
     }
-    const host =
-      check.http.host ??
-      (task.spec.network === 'host' ? '127.0.0.1' : await runtime.ipAddress(containerId));
+    // The container's own address: never one a spec names (a 400 at submit).
+    const host = task.spec.network === 'host' ? '127.0.0.1' : await runtime.ipAddress(containerId);
     if (!host) return { ok: false, output: 'the container has no IP address to probe' };
     return await httpProbe(
       `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,

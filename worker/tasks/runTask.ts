@@ -11,6 +11,7 @@ import type { ReceivedWorkerMessage } from '../../core/messages.js';
 import type { TaskEndpoint, TaskRecord } from '../../core/types.js';
 import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { dockerErrorMessage, ImageUnavailableError } from '../engine/dockerRuntime.js';
+import { admissionProblem } from './admission.js';
 import { confirmRunning } from './confirmedRunning.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
@@ -30,6 +31,8 @@ export type RunOutcome =
   | 'failed'
   /** The record no longer asks this worker to run this attempt. */
   | 'obsolete'
+  /** Unsigned, altered or misaddressed, or against this host's policy: FAILED, nothing made. */
+  | 'refused'
   /** Another copy of the message is being handled in this process right now. */
   | 'duplicate';
 
@@ -52,6 +55,7 @@ export async function runTaskLocked(
 ): Promise<RunOutcome> {
   const claim = await claimStart(ctx, taskId, attempt, carried);
   if (!claim) return 'obsolete';
+  if (claim === 'refused') return 'refused';
   const { task, resumed } = claim;
 
   let containerId: string;
@@ -101,30 +105,54 @@ export async function runTaskLocked(
 /**
  * SCHEDULED -> STARTING, or an interrupted STARTING taken up again (`resumed`). A carried
  * SCHEDULED record is tried first; only the record read from the table may resume STARTING.
+ * Either must pass admission (signed for this worker, within this host's policy) first; a
+ * carried copy that does not is set aside for the table's record, which is refused if it
+ * does not either.
  */
 async function claimStart(
   ctx: WorkerContext,
   taskId: string,
   attempt: number,
   carried?: TaskRecord,
-): Promise<{ task: TaskRecord; resumed: boolean } | undefined> {
+): Promise<{ task: TaskRecord; resumed: boolean } | 'refused' | undefined> {
   let task = await carriedOrRead(ctx, taskId, attempt, 'SCHEDULED', carried);
+  let fromTable = task !== carried;
   for (let tries = 0; tries <= MAX_CONFLICT_RETRIES; tries++) {
     if (!ownsAttempt(ctx, task, attempt)) return undefined;
+    if (task.state !== 'STARTING' && task.state !== 'SCHEDULED') return undefined;
+    const problem = admissionProblem(ctx, task);
+    if (problem && !fromTable) {
+      task = await ctx.tasks.get(taskId);
+      fromTable = true;
+      continue;
+    }
+    if (problem) return (await refuse(ctx, task, problem)) ? 'refused' : undefined;
     // STARTING with the lock free: a crash between STARTING and the container's start.
     if (task.state === 'STARTING') return { task, resumed: true };
-    if (task.state !== 'SCHEDULED') return undefined;
     try {
-      return {
-        task: await ctx.tasks.transition(task, { to: 'STARTING', by: ctx.by }),
-        resumed: false,
-      };
+      return { task: await ctx.tasks.claim(task, ctx.by), resumed: false };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       task = await ctx.tasks.get(taskId);
+      fromTable = true;
     }
   }
   throw new ConflictError(`task ${taskId} kept changing while this worker claimed it`);
+}
+
+/**
+ * Fails a task this worker will not run, with the reason, and plans no restart: the same
+ * placement would be refused again. False when the record moved on meanwhile.
+ */
+async function refuse(ctx: WorkerContext, task: TaskRecord, reason: string): Promise<boolean> {
+  ctx.log(`task ${task.id} attempt ${task.attempt}: refused: ${reason}`);
+  try {
+    await ctx.tasks.transition(task, { to: 'FAILED', by: ctx.by, reason });
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
 }
 
 /** STARTING -> RUNNING, with the host ports the engine bound (read by the inspect before). */

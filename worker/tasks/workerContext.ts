@@ -1,8 +1,10 @@
 // What every task handler of the worker needs: who it is, where records live, its Docker
 // runtime, the per-task locks of this process, and the timers and probes it keeps per task.
+import type { KeyObject } from 'node:crypto';
 import type { Queues } from '../../aws/queues.js';
 import type { TaskStore } from '../../aws/taskStore.js';
 import type { WorkerStore } from '../../aws/workerStore.js';
+import type { ContainerPolicy } from '../../core/containerPolicy.js';
 import type { RestartSettings } from '../../core/restartPolicy.js';
 import type { TaskRecord, TaskState } from '../../core/types.js';
 import type { ContainerRuntime } from '../engine/containerRuntime.js';
@@ -33,6 +35,10 @@ export interface WorkerContext {
   /** Health probes of this worker's RUNNING tasks (tasks/healthMonitor.ts). */
   health: HealthProbes;
   log: (line: string) => void;
+  /** The control plane's public key: placements not signed with it run nothing here. */
+  controlPlaneKey: KeyObject;
+  /** This host's own container policy (its CUBE_ALLOW_* settings). */
+  hostPolicy: ContainerPolicy;
 }
 
 /** Conflicts re-read and decide again; this bounds how often before giving up to a retry. */
