@@ -11,6 +11,7 @@ import { drainWorker } from '../../functions/api/drainWorker.js';
 import { requestStop } from '../../functions/api/requestStop.js';
 import { reconcile } from '../../functions/reconciler/reconcile.js';
 import type { Deps } from '../../functions/shared/deps.js';
+import { TEST_SIGNER } from '../support/placement.js';
 import { startHarness, type WorkerHarness, waitFor } from './support.js';
 
 /** Restart backoff of this file: long enough for a stop to land inside it. */
@@ -30,6 +31,7 @@ describe('worker: a stop wins over planned restarts, reschedules and drains', {
       queues: h.queues,
       tokens: new TokenStore(h.clients.ddb, h.config),
       services: new ServiceStore(h.clients.ddb, h.config),
+      placementSigner: async () => TEST_SIGNER,
     };
   });
   after(async () => {
