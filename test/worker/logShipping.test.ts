@@ -9,6 +9,7 @@ import { logsClient } from '../../aws/logsClient.js';
 import { logStreamName } from '../../core/logs/logNames.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { LABEL_LOGS } from '../../worker/engine/containerOptions.js';
+import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 import { startHarness, stateOf, type WorkerHarness, waitFor } from './support.js';
 
 let h: WorkerHarness;
@@ -113,6 +114,7 @@ describe('log shipping', () => {
       clients: h.clients,
       queueWaitSeconds: 1,
       reconcileIntervalMs: 60_000,
+      controlPlaneKey: TEST_CONTROL_PLANE_KEY,
     });
     try {
       const lines = await waitFor(
