@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PlacementSigner } from '../core/placementSignature.js';
+import { countRequests } from './requestCounter.js';
 
 let loaded: Promise<PlacementSigner> | undefined;
 
@@ -27,6 +28,7 @@ async function loadSigner(env: NodeJS.ProcessEnv): Promise<PlacementSigner> {
     const client = new SecretsManagerClient({
       region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     });
+    countRequests(client, 'secretsmanager');
     const out = await client.send(
       new GetSecretValueCommand({ SecretId: env.CUBE_PLACEMENT_KEY_SECRET }),
     );

@@ -26,7 +26,7 @@ function startFlushing(file: string) {
 
 /** Adds the counting middleware to a client when counting is switched on. */
 export function countRequests(
-  client: DynamoDBClient | SQSClient | CloudWatchLogsClient,
+  client: DynamoDBClient | SQSClient | CloudWatchLogsClient | { middlewareStack: unknown },
   service: string,
 ): void {
   const file = process.env.CUBE_REQUEST_COUNT_FILE;
