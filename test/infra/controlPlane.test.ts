@@ -187,6 +187,41 @@ describe('CubeControlPlane stack', () => {
     });
   });
 
+  it('encrypts the queues, reserves concurrency, throttles and logs the API (issue 20)', () => {
+    for (const queue of Object.values(resources('AWS::SQS::Queue'))) {
+      assert.equal(queue.Properties.SqsManagedSseEnabled, true);
+    }
+    const fn = (name: string) => resources('AWS::Lambda::Function')[functionId(name)]!;
+    assert.equal(fn('Scheduler').Properties.ReservedConcurrentExecutions, 5);
+    assert.equal(fn('Reconciler').Properties.ReservedConcurrentExecutions, 2);
+    assert.equal(fn('Api').Properties.ReservedConcurrentExecutions, undefined);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      }),
+      AccessLogSettings: Match.objectLike({
+        DestinationArn: {
+          'Fn::GetAtt': [logicalId('AWS::Logs::LogGroup', /HttpApiAccessLogs/), 'Arn'],
+        },
+      }),
+    });
+  });
+
+  it('keeps the placement key in Secrets Manager, named only to the functions that place', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const secret = { Ref: logicalId('AWS::SecretsManager::Secret', /PlacementKey/) };
+    const env = (name: string) =>
+      resources('AWS::Lambda::Function')[functionId(name)]!.Properties.Environment.Variables;
+    assert.deepEqual(env('Api').CUBE_PLACEMENT_KEY_SECRET, secret);
+    assert.deepEqual(env('Scheduler').CUBE_PLACEMENT_KEY_SECRET, secret);
+    assert.equal(env('Reconciler').CUBE_PLACEMENT_KEY_SECRET, undefined);
+  });
+
   it('outputs the API URL, table names, region and worker policy', () => {
     for (const key of [
       'ApiUrl',
@@ -253,6 +288,7 @@ describe('IAM', () => {
   const queueArn = () => logicalId('AWS::SQS::Queue', /^ControlPlaneSchedulingQueue/);
   const dlqArn = () => logicalId('AWS::SQS::Queue', /^ControlPlaneSchedulingDlq/);
   const workerQueues = 'sqs:<region>:<account>:cube-worker-*';
+  const placementKey = () => logicalId('AWS::SecretsManager::Secret', /PlacementKey/);
 
   it('gives the api function exactly what its routes call', () => {
     assert.deepEqual(grants(/ApiRoleDefaultPolicy/), {
@@ -281,6 +317,7 @@ describe('IAM', () => {
       ],
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:CreateQueue', 'sqs:SendMessage'],
+      [placementKey()]: ['secretsmanager:GetSecretValue'],
     });
   });
 
@@ -312,6 +349,7 @@ describe('IAM', () => {
         'sqs:SendMessage',
       ],
       [workerQueues]: ['sqs:SendMessage'],
+      [placementKey()]: ['secretsmanager:GetSecretValue'],
     });
   });
 
