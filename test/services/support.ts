@@ -84,6 +84,8 @@ export async function startServiceCluster(label: string, workers = 2): Promise<S
         reregister: async () => {
           await store.register(registration);
         },
+        // The in-process control plane's own key (what registration would return).
+        controlPlaneKey: (await deps.placementSigner()).publicKey,
       }),
     );
     workerIds.push(workerId);
