@@ -77,8 +77,8 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 10_000),
-    heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 3_000),
+    heartbeatTtlMs: num('CUBE_HEARTBEAT_TTL_MS', 6_000),
+    heartbeatIntervalMs: num('CUBE_HEARTBEAT_INTERVAL_MS', 2_000),
     heartbeatIdleIntervalMs: num('CUBE_HEARTBEAT_IDLE_INTERVAL_MS', 60_000),
     scheduledResendMs: num('CUBE_SCHEDULED_RESEND_MS', 20_000),
     restart: {

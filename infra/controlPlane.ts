@@ -208,8 +208,10 @@ export class CubeControlPlane extends Construct {
       // EventBridge fires once a minute; one run sweeps several times within it.
       reconciler: this.lambda('Reconciler', 'functions/reconciler/handler.ts', {
         environment: {
-          CUBE_RECONCILER_SWEEPS: '5',
-          CUBE_RECONCILER_SWEEP_INTERVAL_MS: '10000',
+          // A sweep every 2 s (a lost worker's tasks run elsewhere within 10 s); the sweeps
+          // between task reads look at the workers only (functions/reconciler/handler.ts).
+          CUBE_RECONCILER_SWEEPS: '25',
+          CUBE_RECONCILER_SWEEP_INTERVAL_MS: '2000',
           ...environment,
         },
         timeout: Duration.seconds(90),

@@ -32,7 +32,7 @@ export class UpCommand extends CubeCommand {
     description: 'Port of the AWS emulator it starts',
     validator: t.isNumber(),
   });
-  reconcileInterval = Option.String('--reconcile-interval', '5', {
+  reconcileInterval = Option.String('--reconcile-interval', '1', {
     description: 'Seconds between reconciler runs',
     validator: t.isNumber(),
   });

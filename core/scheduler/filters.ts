@@ -45,7 +45,7 @@ function refreshCutoff(ctx: PlacementContext): void {
 }
 
 /**
- * True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs`, or than three intervals the
+ * True when `heartbeatAt` is no older than `ctx.heartbeatTtlMs`, or than 2.5 intervals the
  * worker declared when longer (an idle worker beats rarely); future stamps count as fresh.
  */
 export function isHeartbeatFresh(

@@ -76,7 +76,7 @@ export async function startLocalControlPlane(
     log,
   });
 
-  const reconcileEvery = options.reconcileIntervalMs ?? 5_000;
+  const reconcileEvery = options.reconcileIntervalMs ?? 1_000;
   let reconciling = false;
   const timer = setInterval(() => {
     if (reconciling) return;

@@ -12,6 +12,14 @@ const sweepIntervalMs = Math.max(
   Number(process.env.CUBE_RECONCILER_SWEEP_INTERVAL_MS) || 10_000,
 );
 
+/**
+ * Tasks are read at most this often: their repairs (resends after 20 s, nudges after 5 s,
+ * restarts after their backoff) gain nothing from more. The sweeps between read the workers
+ * only, and go on to the tasks at once when a worker was found DOWN holding some.
+ */
+const TASK_SWEEP_MS = 5_000;
+let lastTaskSweep = Number.NEGATIVE_INFINITY;
+
 /** Since when sweeps have succeeded without a break (module state survives warm invocations). */
 let healthySince: number | undefined;
 
@@ -21,9 +29,12 @@ async function sweep() {
   try {
     healthySince ??= now.getTime();
     const mayMarkDown = now.getTime() - healthySince >= deps.config.heartbeatTtlMs;
-    const report = await reconcile(deps, { now, mayMarkDown });
+    const tasksToo = now.getTime() - lastTaskSweep >= TASK_SWEEP_MS;
+    const report = await reconcile(deps, { now, mayMarkDown, workersOnly: !tasksToo });
+    if (tasksToo) lastTaskSweep = now.getTime();
     // Services after tasks: a replica the sweep just found lost is replaced in the same sweep.
-    return { ...report, servicesActedOn: await sweepServices(deps) };
+    const services = tasksToo || report.tasksLost > 0;
+    return { ...report, servicesActedOn: services ? await sweepServices(deps) : 0 };
   } catch (error) {
     healthySince = undefined;
     throw error;

@@ -83,6 +83,8 @@ export interface ReconcileOptions {
    * and deserve a heartbeat TTL to report back before they are declared DOWN.
    */
   mayMarkDown?: boolean;
+  /** Look at the workers only, unless one is found DOWN holding tasks (the handler's choice). */
+  workersOnly?: boolean;
 }
 
 export async function reconcile(
@@ -115,35 +117,33 @@ export async function reconcile(
   const downWithTasks = [...workers.values()].some(
     (w) => w.state === 'DOWN' && w.allocated.tasks > 0,
   );
+  if (options.workersOnly && !downWithTasks) return report;
   const full = downWithTasks || now.getTime() - lastFullSweep >= FULL_SWEEP_MS;
   const scheduledUpTo = full
     ? undefined
     : scheduledWorthReading(workers.values(), now, deps.config.scheduledResendMs);
-  const unsettled = [
-    ...((await isolated('reading SCHEDULED tasks', () =>
+  // The reads at once: a sweep that found a worker DOWN is the start of its tasks' recovery.
+  const [scheduled, stopping, running] = await Promise.all([
+    isolated('reading SCHEDULED tasks', () =>
       deps.tasks.listBriefByState(['SCHEDULED'], scheduledUpTo),
-    )) ?? []),
-    ...((await isolated('reading STOPPING tasks', () =>
-      deps.tasks.listBriefByState(['STOPPING']),
-    )) ?? []),
-  ];
+    ),
+    isolated('reading STOPPING tasks', () => deps.tasks.listBriefByState(['STOPPING'])),
+    full
+      ? isolated('reading STARTING and RUNNING tasks', () =>
+          deps.tasks.listBriefByState(['STARTING', 'RUNNING']),
+        )
+      : undefined,
+  ]);
+  const unsettled = [...(scheduled ?? []), ...(stopping ?? [])];
   if (mayMarkDown) {
     await markUnresponsiveWorkersDown(deps, unsettled, workers, now, report);
   }
-  let held = unsettled;
-  if (full) {
-    const running = await isolated('reading STARTING and RUNNING tasks', () =>
-      deps.tasks.listBriefByState(['STARTING', 'RUNNING']),
-    );
-    // A failed read leaves the full sweep due: the next sweep tries again.
-    if (running) {
-      held = [...unsettled, ...running];
-      lastFullSweep = now.getTime();
-    }
-  }
-  for (const task of held) {
-    await isolated(`task ${task.id}`, () => settleHeld(deps, task, workers, now, report));
-  }
+  // A failed read leaves the full sweep due: the next sweep tries again.
+  if (running) lastFullSweep = now.getTime();
+  const held = [...unsettled, ...(running ?? [])];
+  await forEachAtOnce(held, SETTLE_CONCURRENCY, (task) =>
+    isolated(`task ${task.id}`, () => settleHeld(deps, task, workers, now, report)),
+  );
 
   const due =
     (await isolated('reading due restarts', () =>
@@ -176,6 +176,22 @@ export async function reconcile(
     });
   }
   return report;
+}
+
+/** Tasks settled at once: a lost worker's tasks are moved in parallel, not one by one. */
+const SETTLE_CONCURRENCY = 8;
+
+/** `work` on every item, at most `limit` at a time. */
+async function forEachAtOnce<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /**

@@ -2,8 +2,8 @@
 // refused because the record is gone or DOWN means the control plane gave up on this worker:
 // it registers again (same id) and carries on.
 // Adaptive: a worker without tasks beats every `idleIntervalMs` (a minute) and says so on its
-// record, so the reconciler waits 3 intervals before calling it lost; a worker with tasks
-// beats every `intervalMs` (3 s), and at once when work arrives (`HeartbeatWaker`), so losing
+// record, so the reconciler waits 2.5 intervals before calling it lost; a worker with tasks
+// beats every `intervalMs` (2 s), and at once when work arrives (`HeartbeatWaker`), so losing
 // it is noticed within seconds. An idle worker costs 1 write a minute instead of 20.
 import { loadavg } from 'node:os';
 import { mem } from 'systeminformation/lib/memory.js';
@@ -18,7 +18,7 @@ import { backoffDelay, sleep, withTimeout } from '../timing.js';
 const SAMPLE_TIMEOUT_MS = 1500;
 
 /**
- * Host figures are read at most this often: a busy worker beats every 3 s, and the scheduler's
+ * Host figures are read at most this often: a busy worker beats every 2 s, and the scheduler's
  * view of a host's load does not need to be fresher than this (its own snapshot is 5 s old).
  */
 export const HOST_SAMPLE_MAX_AGE_MS = 10_000;
@@ -36,10 +36,17 @@ export class HostMetricsSampler {
     private readonly maxAgeMs = HOST_SAMPLE_MAX_AGE_MS,
   ) {}
 
+  /**
+   * The first sample is waited for; later ones are refreshed in the background, so a slow read
+   * of the host (up to 1.5 s on a loaded one) never delays a beat, nor swells the round trip the
+   * worker declares (and the control plane multiplies into its TTL).
+   */
   async sample(runningTasks: number, now = new Date()): Promise<WorkerMetrics> {
     if (now.getTime() - this.sampledAt >= this.maxAgeMs) {
+      const first = this.sampledAt === Number.NEGATIVE_INFINITY;
       this.sampledAt = now.getTime();
-      await this.sampleHost();
+      const refresh = this.sampleHost();
+      if (first) await refresh;
     }
     return this.metrics(runningTasks, now);
   }
@@ -176,7 +183,7 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
  * time can age past the TTL while the worker is alive (bench:throughput: 381 tasks taken for
  * lost). The worker therefore declares its interval plus the longest round trip of its recent
  * beats (one slow beat among fast ones is what ages the stored time), and the control plane
- * allows three of those (core/heartbeat.ts). Capped, so a worker whose beats crawl is still
+ * allows 2.5 of those (core/heartbeat.ts). Capped, so a worker whose beats crawl is still
  * found lost within a minute or so.
  */
 const MAX_DECLARED_DELIVERY_MS = 10_000;
