@@ -13,11 +13,13 @@ const sweepIntervalMs = Math.max(
 );
 
 /**
- * Tasks are read at most this often: their repairs (resends after 20 s, nudges after 5 s,
- * restarts after their backoff) gain nothing from more. The sweeps between read the workers
- * only, and go on to the tasks at once when a worker was found DOWN holding some.
+ * Tasks (and services) are read at most this often: their repairs (resends after 20 s, nudges
+ * after 5 s, restarts after their backoff) gain little from more. The sweeps between read the
+ * workers only, and go on to the tasks at once when a worker was found DOWN holding some. A
+ * timer's drift is forgiven (a 3-s tick must not skip every other task sweep).
  */
-const TASK_SWEEP_MS = 5_000;
+const TASK_SWEEP_MS = 3_000;
+const TICK_DRIFT_MS = 250;
 let lastTaskSweep = Number.NEGATIVE_INFINITY;
 
 /** Since when sweeps have succeeded without a break (module state survives warm invocations). */
@@ -29,7 +31,7 @@ async function sweep() {
   try {
     healthySince ??= now.getTime();
     const mayMarkDown = now.getTime() - healthySince >= deps.config.heartbeatTtlMs;
-    const tasksToo = now.getTime() - lastTaskSweep >= TASK_SWEEP_MS;
+    const tasksToo = now.getTime() - lastTaskSweep >= TASK_SWEEP_MS - TICK_DRIFT_MS;
     const report = await reconcile(deps, { now, mayMarkDown, workersOnly: !tasksToo });
     if (tasksToo) lastTaskSweep = now.getTime();
     // Services after tasks: a replica the sweep just found lost is replaced in the same sweep.
