@@ -12,8 +12,9 @@ export interface StoredLogEvent {
   /** Milliseconds since the epoch, as the engine stamped the line. */
   timestamp: number;
   message: string;
-  /** The stream it came from (several-stream reads only). */
+  /** The stream it came from, and CloudWatch's id of the event (several-stream reads only). */
   stream?: string;
+  id?: string;
 }
 
 export interface LogPage {
@@ -95,6 +96,8 @@ export class LogStore {
           logGroupName: this.group,
           logStreamNames: [...streams],
           limit: options.limit ?? DEFAULT_PAGE_EVENTS,
+          // Always so in CloudWatch today (the field is deprecated); emulators need it said.
+          interleaved: true,
           ...(options.startTime !== undefined ? { startTime: options.startTime } : {}),
           ...(options.nextToken !== undefined ? { nextToken: options.nextToken } : {}),
         }),
@@ -103,6 +106,7 @@ export class LogStore {
         timestamp: e.timestamp ?? 0,
         message: e.message ?? '',
         stream: e.logStreamName ?? '',
+        id: e.eventId ?? '',
       }));
       return { events, ...(out.nextToken ? { nextToken: out.nextToken } : {}) };
     } catch (error) {

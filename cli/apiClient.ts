@@ -50,6 +50,14 @@ export interface TaskLogsPage {
   nextToken?: string;
 }
 
+/** One page of a service's output (GET /v1/services/{name}/logs). */
+export interface ServiceLogsPage {
+  service: string;
+  replicas: { replica: string; taskId: string; attempt: number }[];
+  lines: { time: string; message: string; replica: string; taskId: string; id?: string }[];
+  nextToken?: string;
+}
+
 export interface TaskLogsQuery {
   attempt?: number;
   since?: string;
@@ -97,6 +105,15 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
+/** `?a=1&b=2` of the defined values, or nothing. */
+function searchOf(query: object): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  return params.size > 0 ? `?${params}` : '';
+}
+
 const NETWORK_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -135,12 +152,20 @@ export class ApiClient {
   }
 
   async taskLogs(id: string, query: TaskLogsQuery = {}): Promise<TaskLogsPage> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) params.set(key, String(value));
-    }
-    const search = params.size > 0 ? `?${params}` : '';
-    return this.request<TaskLogsPage>('GET', `/tasks/${encodeURIComponent(id)}/logs${search}`);
+    return this.request<TaskLogsPage>(
+      'GET',
+      `/tasks/${encodeURIComponent(id)}/logs${searchOf(query)}`,
+    );
+  }
+
+  async serviceLogs(
+    name: string,
+    query: Omit<TaskLogsQuery, 'attempt'> = {},
+  ): Promise<ServiceLogsPage> {
+    return this.request<ServiceLogsPage>(
+      'GET',
+      `/services/${encodeURIComponent(name)}/logs${searchOf(query)}`,
+    );
   }
 
   async stopTask(id: string): Promise<TaskRecord> {

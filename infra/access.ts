@@ -25,6 +25,12 @@ export type SqsAction =
   | 'sqs:ReceiveMessage'
   | 'sqs:DeleteMessage';
 
+export type LogsAction =
+  | 'logs:CreateLogStream'
+  | 'logs:PutLogEvents'
+  | 'logs:GetLogEvents'
+  | 'logs:FilterLogEvents';
+
 export interface Access {
   tables: Partial<Record<TableKey, DynamoAction[]>>;
   indexes: Partial<Record<IndexKey, DynamoAction[]>>;
@@ -34,6 +40,8 @@ export interface Access {
   schedulingDlq: SqsAction[];
   /** Every queue named `<prefix>-worker-*`. */
   workerQueues: SqsAction[];
+  /** The containers' log group (`/cube/<prefix>/containers`): workers write, the API reads. */
+  containerLogs: LogsAction[];
 }
 
 /** A transition: the task (conditional Put), the worker's allocation (Update), the event. */
@@ -90,6 +98,8 @@ export const API_ACCESS: Access = {
   schedulingDlq: [],
   // /v1/workers -> ensureWorkerQueue; submit (placed), stop, drain -> sendToWorker
   workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage'],
+  // GET /v1/tasks/{id}/logs (one stream), a service's replicas (several streams)
+  containerLogs: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
 };
 
 export const SCHEDULER_ACCESS: Access = {
@@ -110,6 +120,7 @@ export const SCHEDULER_ACCESS: Access = {
   // a malformed nudge goes straight to the dead-letter queue (Queues.sendToDeadLetter)
   schedulingDlq: ['sqs:SendMessage'],
   workerQueues: ['sqs:SendMessage'],
+  containerLogs: [],
 };
 
 export const RECONCILER_ACCESS: Access = {
@@ -130,6 +141,7 @@ export const RECONCILER_ACCESS: Access = {
   schedulingQueue: ['sqs:SendMessage'],
   schedulingDlq: [],
   workerQueues: ['sqs:SendMessage'],
+  containerLogs: [],
 };
 
 /**
@@ -157,4 +169,6 @@ export const WORKER_ACCESS: Access = {
   // from another's: the id is derived at registration, so the prefix is the narrowest)
   // and a malformed message goes to `<prefix>-worker-dlq` (under the same prefix)
   workerQueues: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage'],
+  // worker/logs/: a stream per task attempt, its batches; never reading them back
+  containerLogs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
 };

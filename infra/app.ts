@@ -1,5 +1,5 @@
 // The CDK app (cdk.json runs it). Settings come from context, e.g.
-//   npx cdk deploy -c stackName=Cube -c prefix=cube -c removalPolicy=destroy
+//   npx cdk deploy -c stackName=Cube -c prefix=cube -c removalPolicy=destroy -c logRetentionDays=30
 //   cdklocal deploy -c frontDoor=function-url   (LocalStack's free image: no API Gateway v2)
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { CubeStack } from './stack.js';
@@ -14,5 +14,6 @@ new CubeStack(app, context('stackName') ?? 'Cube', {
   removalPolicy:
     context('removalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   frontDoor: context('frontDoor') === 'function-url' ? 'function-url' : 'http-api',
+  ...(context('logRetentionDays') ? { logRetentionDays: Number(context('logRetentionDays')) } : {}),
 });
 app.synth();

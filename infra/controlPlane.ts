@@ -58,6 +58,8 @@ export interface CubeControlPlaneProps {
   reservedConcurrency?: { scheduler: number; reconciler: number } | false;
   /** The HTTP API stage's throttle (steady requests/s and burst). Default 100 and 200. */
   apiThrottle?: { rateLimit: number; burstLimit: number };
+  /** Days the containers' log group keeps their output. Default 30. */
+  logRetentionDays?: number;
 }
 
 export class CubeControlPlane extends Construct {
@@ -72,6 +74,8 @@ export class CubeControlPlane extends Construct {
   readonly workerPolicy: iam.ManagedPolicy;
   /** The placement signing key's secret: readable by the API and the scheduler only. */
   readonly placementKey: secretsmanager.Secret;
+  /** Where workers ship container output, one stream per task attempt. */
+  readonly containerLogs: logs.LogGroup;
   readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: CubeControlPlaneProps = {}) {
@@ -146,6 +150,13 @@ export class CubeControlPlane extends Construct {
       this.dlqAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
     }
 
+    // Named as `cube up` names it; kept with the tables (RETAIN by default).
+    this.containerLogs = new logs.LogGroup(this, 'ContainerLogs', {
+      logGroupName: config.logGroup,
+      retention: (props.logRetentionDays ?? 30) as logs.RetentionDays,
+      removalPolicy,
+    });
+
     const environment: Record<string, string> = {
       ...props.environment,
       CUBE_PREFIX: prefix,
@@ -154,6 +165,7 @@ export class CubeControlPlane extends Construct {
       CUBE_EVENTS_TABLE: this.tables.events.tableName,
       CUBE_TOKENS_TABLE: this.tables.tokens.tableName,
       CUBE_SERVICES_TABLE: this.tables.services.tableName,
+      CUBE_LOG_GROUP: this.containerLogs.logGroupName,
       CUBE_SCHEDULING_QUEUE_URL: this.schedulingQueue.queueUrl,
       CUBE_SCHEDULING_QUEUE_NAME: this.schedulingQueue.queueName,
       CUBE_SCHEDULING_DLQ_URL: this.schedulingDlq.queueUrl,
@@ -170,6 +182,7 @@ export class CubeControlPlane extends Construct {
         schedulingQueue: this.schedulingQueue.queueArn,
         schedulingDlq: this.schedulingDlq.queueArn,
         workerQueues: workerQueuesArn,
+        containerLogs: this.containerLogs.logGroupArn,
       });
 
     // The placement key (core/placementSignature.ts derives an Ed25519 key from this secret),
@@ -259,7 +272,8 @@ export class CubeControlPlane extends Construct {
     }
 
     this.workerPolicy = new iam.ManagedPolicy(this, 'WorkerPolicy', {
-      description: 'What a Cube worker host may do: its queue, its tasks, its heartbeat',
+      description:
+        "What a Cube worker host may do: its queue, its tasks, its heartbeat, its containers' logs",
       statements: statements(WORKER_ACCESS),
     });
   }
@@ -327,7 +341,7 @@ export class CubeControlPlane extends Construct {
 export function accessStatements(
   access: Access,
   tables: Record<TableKey, dynamodb.ITable>,
-  queues: Record<'schedulingQueue' | 'schedulingDlq' | 'workerQueues', string>,
+  queues: Record<'schedulingQueue' | 'schedulingDlq' | 'workerQueues' | 'containerLogs', string>,
 ): iam.PolicyStatement[] {
   const out: iam.PolicyStatement[] = [];
   const allow = (actions: string[], resource: string) => {
@@ -345,6 +359,7 @@ export function accessStatements(
   allow(access.schedulingQueue, queues.schedulingQueue);
   allow(access.schedulingDlq, queues.schedulingDlq);
   allow(access.workerQueues, queues.workerQueues);
+  allow(access.containerLogs, queues.containerLogs);
   return out;
 }
 

@@ -10,7 +10,15 @@ export class CubeStack extends Stack {
   readonly controlPlane: CubeControlPlane;
 
   constructor(scope: Construct, id: string, props: CubeStackProps = {}) {
-    const { prefix, removalPolicy, alarmTopic, environment, frontDoor, ...stackProps } = props;
+    const {
+      prefix,
+      removalPolicy,
+      alarmTopic,
+      environment,
+      frontDoor,
+      logRetentionDays,
+      ...stackProps
+    } = props;
     super(scope, id, {
       description: 'Cube container orchestrator: control plane (API, scheduler, reconciler)',
       ...stackProps,
@@ -21,6 +29,7 @@ export class CubeStack extends Stack {
       ...(alarmTopic ? { alarmTopic } : {}),
       ...(environment ? { environment } : {}),
       ...(frontDoor ? { frontDoor } : {}),
+      ...(logRetentionDays ? { logRetentionDays } : {}),
     });
     this.controlPlane = controlPlane;
 
@@ -36,6 +45,7 @@ export class CubeStack extends Stack {
     output('ServicesTableName', controlPlane.tables.services.tableName, 'CUBE_SERVICES_TABLE');
     output('SchedulingQueueUrl', controlPlane.schedulingQueue.queueUrl, 'Scheduling queue');
     output('SchedulingDlqUrl', controlPlane.schedulingDlq.queueUrl, 'Dead-lettered nudges');
+    output('LogGroupName', controlPlane.containerLogs.logGroupName, 'CUBE_LOG_GROUP');
     output('WorkerPolicyArn', controlPlane.workerPolicy.managedPolicyArn, 'For worker hosts');
   }
 }

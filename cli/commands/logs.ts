@@ -1,29 +1,44 @@
 import { Command, Option, UsageError } from 'clipanion';
-import type { ApiClient, TaskLogsPage, TaskLogsQuery } from '../apiClient.js';
+import {
+  type ApiClient,
+  ApiError,
+  type ServiceLogsPage,
+  type TaskLogsPage,
+  type TaskLogsQuery,
+} from '../apiClient.js';
 import { CubeCommand } from '../baseCommand.js';
 
 /** Follow mode asks at most this often (one request per second per follower). */
 export const FOLLOW_INTERVAL_MS = 1000;
 /** Lines per page: a backlog comes in few requests. */
 const PAGE_LINES = 10_000;
+/**
+ * A service's replicas ship independently (each flushes within a second): a follower asks
+ * again from this far before the newest line it printed, and skips what it printed already.
+ */
+const SERVICE_LOOKBACK_MS = 5000;
 
 export class LogsCommand extends CubeCommand {
   static override paths = [['logs']];
   static override usage = Command.Usage({
-    description: "Print a task's output (stdout and stderr), also after its worker is gone",
+    description: "Print a task's or a service's output, also after its worker is gone",
     details: `
-      Prints what the task's container printed, in order, as its worker shipped it to the
-      control plane's log group (one stream per attempt; see docs/LOGS.md). TASK is a task
-      id or a unique prefix of one. Lines are printed as the container wrote them.
+      Prints what the task's container printed (stdout and stderr), in order, as its worker
+      shipped it to the control plane's log group (one stream per attempt; see docs/LOGS.md).
+      TARGET is a task id, a unique prefix of one, or a service name: a service's current
+      replicas are interleaved by time, each line tagged with its replica. Lines are printed
+      as the container wrote them.
 
       With -f, keeps printing new lines as they arrive (asking once a second) and exits when
-      the task ends; an attempt replaced by a restart is followed into the next one.
+      the task ends; an attempt replaced by a restart is followed into the next one. A
+      service is followed until Ctrl-C or until it is deleted.
     `,
     examples: [
       ['Everything a task printed', 'cube logs t3f9a1c2b7d4e'],
       ['Follow the last 100 lines and what comes', 'cube logs -f --tail 100 t3f9a1c2b7d4e'],
       ['The last 10 minutes, with times', 'cube logs --since 10m --timestamps t3f9'],
       ['A previous attempt', 'cube logs --attempt 1 t3f9'],
+      ["Follow a service's replicas", 'cube logs -f web'],
     ],
   });
 
@@ -39,13 +54,31 @@ export class LogsCommand extends CubeCommand {
   json = Option.Boolean('--json', false, {
     description: 'One JSON object per line: {time, message}',
   });
-  target = Option.String({ name: 'TASK' });
+  target = Option.String({ name: 'TARGET' });
 
   protected async run(): Promise<number> {
     const tail = positive('--tail', this.tail, 10_000);
     const attempt = positive('--attempt', this.attempt, 1_000_000);
     const client = this.client();
-    const { task } = await client.findTask(this.target);
+    // A task id, else a service's name (its replicas' ids start with it), else an id prefix.
+    let task = await orNotFound(client.getTask(this.target));
+    if (!task) {
+      const serviceFirst = {
+        limit: PAGE_LINES,
+        ...(this.since !== undefined ? { since: this.since } : {}),
+        ...(tail !== undefined ? { tail } : {}),
+      };
+      // A 400: the name breaks the service name rule, so it is no service.
+      const page = await orNotFound(client.serviceLogs(this.target, serviceFirst), [404, 400]);
+      if (page) {
+        if (attempt !== undefined) {
+          throw new UsageError('--attempt applies to a task, not a service');
+        }
+        return this.service(client, this.target, tail, page);
+      }
+      task = await orNotFound(client.findTask(this.target));
+      if (!task) throw new ApiError(404, 'NOT_FOUND', `no task or service '${this.target}'`);
+    }
     const query: TaskLogsQuery = {
       limit: PAGE_LINES,
       ...(attempt !== undefined ? { attempt } : {}),
@@ -53,8 +86,8 @@ export class LogsCommand extends CubeCommand {
       ...(tail !== undefined ? { tail } : {}),
     };
     return this.follow
-      ? this.followTask(client, task.id, query, attempt === undefined)
-      : this.printAll(client, task.id, query);
+      ? this.followTask(client, task.task.id, query, attempt === undefined)
+      : this.printAll(client, task.task.id, query);
   }
 
   /** Every page there is now. */
@@ -105,6 +138,63 @@ export class LogsCommand extends CubeCommand {
     }
   }
 
+  /** A service's replicas, interleaved by time; followed until Ctrl-C or its deletion. */
+  private async service(
+    client: ApiClient,
+    name: string,
+    tail: number | undefined,
+    firstPage: ServiceLogsPage,
+  ) {
+    let page = firstPage;
+    let windowStart = this.since;
+    const printed = new LinesPrinted();
+    // After the last N lines, nothing older than the first of them.
+    if (tail !== undefined && page.lines[0]) printed.floor = Date.parse(page.lines[0].time);
+    for (;;) {
+      const asked = Date.now();
+      this.printServiceLines(page, printed);
+      if (!this.follow && (!page.nextToken || tail !== undefined)) return 0;
+      const newest = printed.newest();
+      if (!page.nextToken) {
+        if (newest !== undefined) windowStart = String(Math.max(0, newest - SERVICE_LOOKBACK_MS));
+        printed.startWindow(windowStart === undefined ? undefined : Number(windowStart));
+      }
+      if (this.follow) {
+        await new Promise((r) =>
+          setTimeout(r, Math.max(0, asked + FOLLOW_INTERVAL_MS - Date.now())),
+        );
+      }
+      try {
+        page = await client.serviceLogs(name, {
+          limit: PAGE_LINES,
+          ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+          ...(!page.nextToken && windowStart !== undefined ? { since: windowStart } : {}),
+        });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          this.warn(`cube: service ${name} is gone`);
+          return 0;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private printServiceLines(page: ServiceLogsPage, printed: LinesPrinted): void {
+    const width = Math.max(0, ...page.replicas.map((r) => cleanTag(r.replica).length));
+    const out: string[] = [];
+    for (const line of page.lines) {
+      if (!printed.isNew(line)) continue;
+      if (this.json) {
+        out.push(`${JSON.stringify(line)}\n`);
+        continue;
+      }
+      const tag = `${cleanTag(line.replica).padEnd(width)} | `;
+      out.push(`${tag}${this.timestamps ? `${line.time} ` : ''}${line.message}\n`);
+    }
+    if (out.length > 0) this.context.stdout.write(out.join(''));
+  }
+
   private printLines(page: TaskLogsPage): void {
     if (page.lines.length === 0) return;
     const out = page.lines.map((line) => {
@@ -112,6 +202,61 @@ export class LogsCommand extends CubeCommand {
       return this.timestamps ? `${line.time} ${line.message}\n` : `${line.message}\n`;
     });
     this.context.stdout.write(out.join(''));
+  }
+}
+
+/** The answer, or undefined when the API says there is no such thing. */
+async function orNotFound<T>(answer: Promise<T>, statuses = [404]): Promise<T | undefined> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (error instanceof ApiError && statuses.includes(error.status)) return undefined;
+    throw error;
+  }
+}
+
+/** A replica's name as a clean tag: nothing that could move the cursor or colour the line. */
+function cleanTag(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/**
+ * What a service follower printed: each window of lines (asked for again from a little
+ * before the newest) repeats the lines printed before; a line is new when this window holds
+ * more copies of it (same replica, time and text) than were printed.
+ */
+class LinesPrinted {
+  private readonly printed = new Map<string, number>();
+  private window = new Map<string, number>();
+  private newestMs: number | undefined;
+  /** Lines older than this are not printed. */
+  floor = 0;
+
+  isNew(line: { time: string; message: string; taskId: string }): boolean {
+    if (Date.parse(line.time) < this.floor) return false;
+    const key = `${line.taskId}|${line.time}|${line.message}`;
+    const inWindow = (this.window.get(key) ?? 0) + 1;
+    this.window.set(key, inWindow);
+    if (inWindow <= (this.printed.get(key) ?? 0)) return false;
+    this.printed.set(key, inWindow);
+    const ms = Date.parse(line.time);
+    if (this.newestMs === undefined || ms > this.newestMs) this.newestMs = ms;
+    return true;
+  }
+
+  newest(): number | undefined {
+    return this.newestMs;
+  }
+
+  /** A new window from `since`: what was printed before it cannot come again. */
+  startWindow(since: number | undefined): void {
+    this.window = new Map();
+    if (since === undefined) return;
+    for (const key of this.printed.keys()) {
+      const time = Date.parse(key.split('|')[1]!);
+      if (time < since) this.printed.delete(key);
+    }
   }
 }
 

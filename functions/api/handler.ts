@@ -11,7 +11,13 @@ import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { bodyLimit } from '../shared/bodyLimit.js';
 import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
-import { getTaskLogs, TaskLogsQuery } from './logs.js';
+import {
+  getServiceLogs,
+  getTaskLogs,
+  ServiceLogsParams,
+  ServiceLogsQuery,
+  TaskLogsQuery,
+} from './logs.js';
 import { cordonNode, drainNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
@@ -68,6 +74,21 @@ export const apiRoutes: ApiRoute[] = [
     },
     errors: [404],
     handler: getTaskLogs,
+  },
+  {
+    method: 'GET',
+    path: '/v1/services/{name}/logs',
+    operationId: 'getServiceLogs',
+    summary:
+      "A page of a service's output: its current replicas' lines interleaved by time, each tagged with its replica",
+    scopes: ['submit', 'read'],
+    params: ServiceLogsParams,
+    query: ServiceLogsQuery,
+    responses: {
+      200: '{ service, replicas, lines: [{ time, message, replica, taskId, id }], nextToken }',
+    },
+    errors: [404],
+    handler: getServiceLogs,
   },
   {
     method: 'DELETE',

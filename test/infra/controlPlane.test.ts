@@ -231,9 +231,23 @@ describe('CubeControlPlane stack', () => {
       'EventsTableName',
       'TokensTableName',
       'ServicesTableName',
+      'LogGroupName',
       'WorkerPolicyArn',
     ]) {
       template.hasOutput(key, {});
+    }
+  });
+
+  it("keeps the containers' output in one log group, 30 days by default, retained", () => {
+    const id = logicalId('AWS::Logs::LogGroup', /^ControlPlaneContainerLogs/);
+    const group = resources('AWS::Logs::LogGroup')[id]!;
+    assert.equal(group.Properties.LogGroupName, '/cube/cube/containers');
+    assert.equal(group.Properties.RetentionInDays, 30);
+    assert.equal(group.DeletionPolicy, 'Retain');
+    // Every function and the workers are told its name.
+    for (const name of ['Api', 'Scheduler', 'Reconciler']) {
+      const fn = resources('AWS::Lambda::Function')[functionId(name)]!;
+      assert.deepEqual(fn.Properties.Environment.Variables.CUBE_LOG_GROUP, { Ref: id }, name);
     }
   });
 });
@@ -289,6 +303,7 @@ describe('IAM', () => {
   const dlqArn = () => logicalId('AWS::SQS::Queue', /^ControlPlaneSchedulingDlq/);
   const workerQueues = 'sqs:<region>:<account>:cube-worker-*';
   const placementKey = () => logicalId('AWS::SecretsManager::Secret', /PlacementKey/);
+  const containerLogs = () => logicalId('AWS::Logs::LogGroup', /^ControlPlaneContainerLogs/);
 
   it('gives the api function exactly what its routes call', () => {
     assert.deepEqual(grants(/ApiRoleDefaultPolicy/), {
@@ -318,6 +333,7 @@ describe('IAM', () => {
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:CreateQueue', 'sqs:SendMessage'],
       [placementKey()]: ['secretsmanager:GetSecretValue'],
+      [containerLogs()]: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
     });
   });
 
@@ -387,6 +403,43 @@ describe('IAM', () => {
       [tableId('Events')]: ['dynamodb:PutItem'],
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+      [containerLogs()]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     });
+  });
+
+  it("lets workers write the containers' log group and the API read it, and no one else", () => {
+    const touching = documents
+      .flatMap(allowStatements)
+      .filter(({ statement }) =>
+        [statement.Resource ?? []].flat().some((r) => refName(r) === containerLogs()),
+      );
+    const who = touching.map(({ where, statement }) => ({
+      where: where.split(' ')[1]!.replace(/[0-9A-F]{8}\..*$/, ''),
+      actions: [statement.Action].flat().sort(),
+    }));
+    assert.deepEqual(
+      who.sort((a, b) => a.where.localeCompare(b.where)),
+      [
+        {
+          where: 'ControlPlaneApiRoleDefaultPolicy',
+          actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
+        },
+        {
+          where: 'ControlPlaneWorkerPolicy',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        },
+      ],
+    );
+    // Every other logs permission is a function's own log group, for its own output.
+    for (const { where, statement } of documents.flatMap(allowStatements)) {
+      const actions = [statement.Action].flat().map(String);
+      if (!actions.some((a) => a.startsWith('logs:'))) continue;
+      for (const resource of [statement.Resource ?? []].flat()) {
+        const name = refName(resource);
+        if (name === containerLogs()) continue;
+        assert.match(name, /^ControlPlane(Api|Scheduler|Reconciler)Logs/, where);
+        assert.deepEqual(actions.sort(), ['logs:CreateLogStream', 'logs:PutLogEvents'], where);
+      }
+    }
   });
 });

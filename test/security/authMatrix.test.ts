@@ -131,6 +131,7 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
       'GET /v1/tasks',
       'GET /v1/tasks/{id}',
       'GET /v1/tasks/{id}/logs',
+      'GET /v1/services/{name}/logs',
       'DELETE /v1/tasks/{id}',
       'GET /v1/nodes',
       'POST /v1/workers',
