@@ -4,6 +4,7 @@
 // parameters and body are checked here, before its handler runs.
 import type { Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
 import { toValidationError } from '../../core/taskSpec.js';
@@ -100,11 +101,13 @@ function parseBody(route: ApiRoute, event: APIGatewayProxyEventV2): unknown {
     return undefined;
   }
   if (text.trim() === '') throw new ValidationError('body', 'is required: a JSON document');
+  // A YAML body (Content-Type application/yaml) is read as the JSON it parses to.
+  const yaml = /yaml/i.test(event.headers?.['content-type'] ?? '');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = yaml ? parseYaml(text) : JSON.parse(text);
   } catch {
-    throw new ValidationError('body', 'must be a JSON document');
+    throw new ValidationError('body', `must be a ${yaml ? 'YAML' : 'JSON'} document`);
   }
   const parsed = route.body.schema.safeParse(value);
   if (!parsed.success) throw firstIssue(parsed.error, 'body');

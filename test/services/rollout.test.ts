@@ -4,6 +4,7 @@
 // resists concurrent applies and controllers, and leaves no container when deleted.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
 import { runServiceController } from '../../functions/services/controller.js';
 import {
   eventually,
@@ -99,9 +100,19 @@ describe('services: up and rolling', { timeout: 600_000 }, () => {
     );
     assert.equal(workers.size, 2, 'replicas spread over both workers');
 
-    const again = await cluster.api<{ change: string }>('PUT', '/v1/services/web', webSpec(3));
-    assert.equal(again.status, 200);
-    assert.equal(again.body.change, 'unchanged');
+    // The same spec again, as YAML this time (keys in another order): nothing changes.
+    const yamlBody = stringify(webSpec(3), { sortMapEntries: true });
+    const answer = await fetch(`${cluster.plane.apiUrl}/v1/services/web`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${cluster.plane.adminToken}`,
+        'content-type': 'application/yaml',
+      },
+      body: yamlBody,
+    });
+    const again = (await answer.json()) as { change: string };
+    assert.equal(answer.status, 200, JSON.stringify(again));
+    assert.equal(again.change, 'unchanged');
     const revisions = await cluster.api<{ revisions: unknown[] }>(
       'GET',
       '/v1/services/web/revisions',

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../../../core/errors.js';
 import { planApply } from '../../../core/services/canonical.js';
 import { UPDATE_DEFAULTS, validateServiceSpec } from '../../../core/services/spec.js';
@@ -117,4 +119,13 @@ test('replicas alone is a scale; a task change is a revision; update alone is a 
   assert.equal(policy.change, 'update-policy');
   assert.equal(policy.newRevision, false);
   assert.equal(planApply(undefined, base).change, 'created');
+});
+
+test('examples/services/web.yaml is a valid service spec', () => {
+  const file = new URL('../../../examples/services/web.yaml', import.meta.url);
+  const spec = validateServiceSpec(parseYaml(readFileSync(file, 'utf8')), 'web');
+  assert.equal(spec.replicas, 3);
+  assert.deepEqual(spec.task.command.slice(0, 2), ['sh', '-c']);
+  assert.ok(spec.task.healthCheck?.command);
+  assert.equal(spec.update.minHealthyTime, 5);
 });
