@@ -3,6 +3,8 @@ import {
   containerPolicyEnv,
   containerPolicyFromEnv,
 } from '../core/containerPolicy.js';
+import { formatDuration, parseDuration } from '../core/history/duration.js';
+import { DEFAULT_RETAIN_FINISHED_MS } from '../core/history/retention.js';
 import { logGroupName } from '../core/logs/logNames.js';
 import { RESTART_DEFAULTS, type RestartSettings } from '../core/restartPolicy.js';
 
@@ -49,6 +51,11 @@ export interface ControlPlaneConfig extends ContainerPolicy {
   placeOnSubmit: boolean;
   /** How long the API trusts a verified token (`CUBE_TOKEN_CACHE_MS`; 0: check every call). */
   tokenCacheMs: number;
+  /**
+   * How long finished tasks, events, dead tokens and DOWN workers are kept
+   * (`CUBE_RETAIN_FINISHED`, e.g. `7d`, `36h`; default 7 days).
+   */
+  retainFinishedMs: number;
 }
 
 export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
@@ -89,7 +96,17 @@ export function controlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Contro
     },
     placeOnSubmit: env.CUBE_PLACE_ON_SUBMIT !== '0',
     tokenCacheMs: env.CUBE_TOKEN_CACHE_MS === '0' ? 0 : num('CUBE_TOKEN_CACHE_MS', 30_000),
+    retainFinishedMs: retention(env.CUBE_RETAIN_FINISHED),
   };
+}
+
+function retention(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_RETAIN_FINISHED_MS;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new Error(`CUBE_RETAIN_FINISHED=${text}: use a duration such as 7d, 36h or 90m`);
+  }
+  return ms;
 }
 
 /** The environment a process needs to reach the same control plane (for child processes). */
@@ -121,6 +138,7 @@ export function controlPlaneEnv(config: ControlPlaneConfig): Record<string, stri
   Object.assign(env, containerPolicyEnv(config));
   if (!config.placeOnSubmit) env.CUBE_PLACE_ON_SUBMIT = '0';
   env.CUBE_TOKEN_CACHE_MS = String(config.tokenCacheMs);
+  env.CUBE_RETAIN_FINISHED = formatDuration(config.retainFinishedMs);
   if (config.schedulerPlugins.length > 0) {
     env.CUBE_SCHEDULER_PLUGINS = config.schedulerPlugins.join(',');
   }

@@ -15,9 +15,20 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { TTL_ATTRIBUTE } from '../core/history/retention.js';
 import type { ControlPlaneConfig } from './config.js';
+import { EVENTS_BY_TIME_INDEX } from './eventStore.js';
 import { logsClient } from './logsClient.js';
-import { TASKS_BY_RESTART_INDEX, TASKS_BY_STATE_INDEX } from './taskStore.js';
+import { addMissingIndexes, enableTtl } from './provisionHistory.js';
+import {
+  TASKS_BY_PREFIX_INDEX,
+  TASKS_BY_RESTART_INDEX,
+  TASKS_BY_STATE_INDEX,
+  TASKS_BY_WORKER_INDEX,
+} from './taskStore.js';
+
+/** Every table's TTL attribute (epoch seconds; core/history/retention.ts). */
+export { TTL_ATTRIBUTE };
 
 /** Deliveries of one scheduling nudge before it is dead-lettered. */
 export const SCHEDULING_MAX_RECEIVES = 5;
@@ -32,6 +43,8 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
         { AttributeName: 'state', AttributeType: 'S' },
         { AttributeName: 'createdAt', AttributeType: 'S' },
         { AttributeName: 'restartDue', AttributeType: 'S' },
+        { AttributeName: 'workerId', AttributeType: 'S' },
+        { AttributeName: 'idPrefix', AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -49,6 +62,24 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
           KeySchema: [{ AttributeName: 'restartDue', KeyType: 'HASH' }],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
+        {
+          // A worker's own tasks by state (sparse: only placed tasks carry workerId).
+          IndexName: TASKS_BY_WORKER_INDEX,
+          KeySchema: [
+            { AttributeName: 'workerId', KeyType: 'HASH' },
+            { AttributeName: 'state', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          // Id-prefix lookups: the first characters of the id, then the id.
+          IndexName: TASKS_BY_PREFIX_INDEX,
+          KeySchema: [
+            { AttributeName: 'idPrefix', KeyType: 'HASH' },
+            { AttributeName: 'id', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [TTL_ATTRIBUTE] },
+        },
       ],
     },
     {
@@ -63,10 +94,23 @@ export function tableDefinitions(config: ControlPlaneConfig): CreateTableCommand
       AttributeDefinitions: [
         { AttributeName: 'taskId', AttributeType: 'S' },
         { AttributeName: 'seq', AttributeType: 'N' },
+        { AttributeName: 'bucket', AttributeType: 'S' },
+        { AttributeName: 'at', AttributeType: 'S' },
       ],
       KeySchema: [
         { AttributeName: 'taskId', KeyType: 'HASH' },
         { AttributeName: 'seq', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          // The cluster's timeline: one partition per hour, events in time order within it.
+          IndexName: EVENTS_BY_TIME_INDEX,
+          KeySchema: [
+            { AttributeName: 'bucket', KeyType: 'HASH' },
+            { AttributeName: 'at', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
     },
     {
@@ -99,16 +143,18 @@ export async function provisionControlPlane(
 ): Promise<{ schedulingQueueUrl: string; schedulingDlqUrl: string }> {
   await provisionLogGroup(logs, config);
   for (const definition of tableDefinitions(config)) {
+    let existed = false;
     try {
       await ddb.send(new CreateTableCommand(definition));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
+      existed = true;
     }
-    for (let i = 0; i < 60; i++) {
-      const out = await ddb.send(new DescribeTableCommand({ TableName: definition.TableName }));
-      if (out.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitActive(ddb, definition.TableName!);
+    // A table made by an older Cube lacks the newer indexes: add them (one per update).
+    if (existed)
+      await addMissingIndexes(ddb, definition, () => waitActive(ddb, definition.TableName!));
+    await enableTtl(ddb, definition.TableName!, TTL_ATTRIBUTE);
   }
   // A nudge that keeps failing (a malformed body, say) ends in the dead-letter queue.
   const dlq = await sqs.send(
@@ -152,6 +198,17 @@ export async function provisionLogGroup(
       retentionInDays: config.logRetentionDays,
     }),
   );
+}
+
+async function waitActive(ddb: DynamoDBClient, table: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const out = await ddb.send(new DescribeTableCommand({ TableName: table }));
+    const indexesReady = (out.Table?.GlobalSecondaryIndexes ?? []).every(
+      (gsi) => gsi.IndexStatus === undefined || gsi.IndexStatus === 'ACTIVE',
+    );
+    if (out.Table?.TableStatus === 'ACTIVE' && indexesReady) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 export { DynamoDBClient };

@@ -4,6 +4,7 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
   GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
@@ -175,6 +176,18 @@ export class Queues {
       }),
     );
     return out.QueueUrl!;
+  }
+
+  /** Deletes a removed worker's queue; one already gone is no error. */
+  async deleteWorkerQueue(queueUrl: string): Promise<void> {
+    try {
+      await this.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name !== 'QueueDoesNotExist' && name !== 'AWS.SimpleQueueService.NonExistentQueue') {
+        throw error;
+      }
+    }
   }
 
   /** `<prefix>-worker-dlq`: under the worker queue prefix, so the same grants cover it. */

@@ -4,6 +4,7 @@
 // with its slot's move to the next generation (conditional on the one the controller saw) and
 // a check that the spec did not change meanwhile, so two controllers never fill one slot.
 // Service events go to the events table under `service:<name>`, beside the tasks' timelines.
+
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -15,6 +16,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../core/errors.js';
+import { DEFAULT_RETAIN_FINISHED_MS } from '../core/history/retention.js';
 import type {
   RevisionRecord,
   ServiceEvent,
@@ -24,7 +26,7 @@ import type {
 } from '../core/services/types.js';
 import type { TaskEvent, TaskRecord } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
-import { eventItem } from './taskStore.js';
+import { taskItem, timelineFields, transitionEventItem } from './historyItems.js';
 
 const RECORD_KEY = 'service';
 const revisionKey = (revision: number) => `rev#${String(revision).padStart(10, '0')}`;
@@ -49,8 +51,13 @@ export class ServiceStore {
     private readonly config: Pick<
       ControlPlaneConfig,
       'servicesTable' | 'tasksTable' | 'eventsTable'
-    >,
+    > & { retainFinishedMs?: number },
   ) {}
+
+  /** Replicas and events expire like any (CUBE_RETAIN_FINISHED; aws/historyItems.ts). */
+  private get retention(): number {
+    return this.config.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
+  }
 
   async get(name: string): Promise<ServiceRecord | undefined> {
     const out = await this.ddb.send(
@@ -240,11 +247,16 @@ export class ServiceStore {
       {
         Put: {
           TableName: this.config.tasksTable,
-          Item: task,
+          Item: taskItem(task, this.retention),
           ConditionExpression: 'attribute_not_exists(id)',
         },
       },
-      { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+      {
+        Put: {
+          TableName: this.config.eventsTable,
+          Item: transitionEventItem(event, this.retention, task),
+        },
+      },
     ];
     try {
       await this.ddb.send(new TransactWriteCommand({ TransactItems: items }));
@@ -294,7 +306,7 @@ export class ServiceStore {
       }),
     );
     return (out.Items ?? []).map((item) => {
-      const { taskId: _t, seq: _s, ...event } = item;
+      const { taskId: _t, seq: _s, bucket: _b, purgeAt: _p, ...event } = item;
       return event as ServiceEvent;
     });
   }
@@ -305,7 +317,13 @@ export class ServiceStore {
     this.lastEventSeq = seq;
     return {
       TableName: this.config.eventsTable,
-      Item: { ...event, taskId: serviceEventsKey(event.service), seq },
+      // In the cluster's timeline too (GET /v1/events; core/history/events.ts).
+      Item: {
+        ...event,
+        taskId: serviceEventsKey(event.service),
+        seq,
+        ...timelineFields(event.at, this.retention),
+      },
     };
   }
 

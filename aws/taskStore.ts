@@ -5,13 +5,13 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CapacityExhaustedError, ConflictError, NotFoundError } from '../core/errors.js';
+import { DEFAULT_RETAIN_FINISHED_MS } from '../core/history/retention.js';
 import {
   type Transition,
   type TransitionRequest,
@@ -19,12 +19,23 @@ import {
 } from '../core/taskStateMachine.js';
 import type { TaskEvent, TaskHealth, TaskRecord, TaskState } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
+import {
+  fromEventItem,
+  fromTaskItem,
+  placementEventItem,
+  taskItem,
+  transitionEventItem,
+} from './historyItems.js';
 import { capacityUpdate } from './workerStore.js';
 
 /** GSI on (state, createdAt): pending/scheduled sweeps and `?state=` listings. */
 export const TASKS_BY_STATE_INDEX = 'byState';
 /** Sparse GSI keyed on restartDue: the tasks with a planned restart, and nothing else. */
 export const TASKS_BY_RESTART_INDEX = 'byRestart';
+/** GSI on (workerId, state): the tasks one worker holds, without reading the cluster's. */
+export const TASKS_BY_WORKER_INDEX = 'byWorker';
+/** GSI on (idPrefix, id): id-prefix lookups by Query (aws/historyItems.ts idPrefix). */
+export const TASKS_BY_PREFIX_INDEX = 'byIdPrefix';
 
 /**
  * What a sweep needs to know of a task in a state, without its spec: a sweep of hundreds of
@@ -56,14 +67,27 @@ export class TaskStore {
     private readonly config: Pick<
       ControlPlaneConfig,
       'tasksTable' | 'eventsTable' | 'workersTable'
-    >,
+    > & { retainFinishedMs?: number },
   ) {}
+
+  /** How long finished tasks and events are kept (CUBE_RETAIN_FINISHED). */
+  private get retention(): number {
+    return this.config.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
+  }
+
+  private taskItem(task: TaskRecord) {
+    return taskItem(task, this.retention);
+  }
+
+  private eventItem(event: TaskEvent, task?: TaskRecord) {
+    return transitionEventItem(event, this.retention, task);
+  }
 
   async get(id: string): Promise<TaskRecord | undefined> {
     const out = await this.ddb.send(
       new GetCommand({ TableName: this.config.tasksTable, Key: { id }, ConsistentRead: true }),
     );
-    return out.Item as TaskRecord | undefined;
+    return out.Item ? fromTaskItem<TaskRecord>(out.Item) : undefined;
   }
 
   async require(id: string): Promise<TaskRecord> {
@@ -86,16 +110,23 @@ export class TaskStore {
             {
               Put: {
                 TableName: this.config.tasksTable,
-                Item: placed?.after ?? task,
+                Item: this.taskItem(placed?.after ?? task),
                 ConditionExpression: 'attribute_not_exists(id)',
               },
             },
             ...capacity.map((change) => ({
               Update: capacityUpdate(this.config.workersTable, change),
             })),
-            { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+            { Put: { TableName: this.config.eventsTable, Item: this.eventItem(event, task) } },
             ...(placed
-              ? [{ Put: { TableName: this.config.eventsTable, Item: eventItem(placed.event) } }]
+              ? [
+                  {
+                    Put: {
+                      TableName: this.config.eventsTable,
+                      Item: this.eventItem(placed.event, task),
+                    },
+                  },
+                ]
               : []),
           ],
         }),
@@ -163,14 +194,14 @@ export class TaskStore {
       {
         Put: {
           TableName: this.config.tasksTable,
-          Item: after,
+          Item: this.taskItem(after),
           ConditionExpression: '#version = :version',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':version': before.version },
         },
       },
       ...capacity.map((change) => ({ Update: capacityUpdate(this.config.workersTable, change) })),
-      { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+      { Put: { TableName: this.config.eventsTable, Item: this.eventItem(event, after) } },
     ];
     try {
       await this.ddb.send(new TransactWriteCommand({ TransactItems: items }));
@@ -232,7 +263,7 @@ export class TaskStore {
                 },
               },
             },
-            { Put: { TableName: this.config.eventsTable, Item: eventItem(event) } },
+            { Put: { TableName: this.config.eventsTable, Item: this.eventItem(event, after) } },
           ],
         }),
       );
@@ -285,24 +316,37 @@ export class TaskStore {
             ExclusiveStartKey: start,
           }),
         );
-        all.push(...((out.Items ?? []) as T[]));
+        for (const item of out.Items ?? []) all.push(fromTaskItem<T>(item));
         start = out.LastEvaluatedKey;
       } while (start);
     }
     return all;
   }
 
-  async listAll(): Promise<TaskRecord[]> {
+  /**
+   * The tasks one worker holds in these states, by Query on (worker, state): a worker's own
+   * reconcile and a drain read its tasks only, however many the cluster has.
+   */
+  async listByWorker(workerId: string, states: readonly TaskState[]): Promise<TaskRecord[]> {
     const all: TaskRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new ScanCommand({ TableName: this.config.tasksTable, ExclusiveStartKey: start }),
-      );
-      all.push(...((out.Items ?? []) as TaskRecord[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    for (const state of states) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.config.tasksTable,
+            IndexName: TASKS_BY_WORKER_INDEX,
+            KeyConditionExpression: 'workerId = :worker AND #state = :state',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':worker': workerId, ':state': state },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) all.push(fromTaskItem<TaskRecord>(item));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return all;
   }
 
   /** Ids of tasks whose planned restart is due by `now`. */
@@ -338,15 +382,18 @@ export class TaskStore {
         }),
       );
       for (const item of out.Items ?? []) {
-        const { seq: _seq, ...event } = item;
-        events.push(event as TaskEvent);
+        const event = fromEventItem(item);
+        if (event) events.push(event);
       }
       start = out.LastEvaluatedKey;
     } while (start);
     return events;
   }
 
-  /** Records a placement explanation on a PENDING task without a state change. */
+  /**
+   * Records a placement explanation on a PENDING task without a state change, and the failed
+   * placement in the cluster's timeline (callers write only when the reason changed).
+   */
   async notePending(task: TaskRecord, reason: string, placement: TaskRecord['placement']) {
     const next: TaskRecord = {
       ...task,
@@ -355,18 +402,29 @@ export class TaskStore {
       version: task.version + 1,
       updatedAt: new Date().toISOString(),
     };
+    const event = placementEventItem(next, this.retention);
     try {
       await this.ddb.send(
-        new PutCommand({
-          TableName: this.config.tasksTable,
-          Item: next,
-          ConditionExpression: '#version = :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':version': task.version },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.config.tasksTable,
+                Item: this.taskItem(next),
+                ConditionExpression: '#version = :version',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':version': task.version },
+              },
+            },
+            { Put: { TableName: this.config.eventsTable, Item: event } },
+          ],
         }),
       );
     } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') {
+      if (
+        error instanceof TransactionCanceledException ||
+        (error as Error).name === 'ConditionalCheckFailedException'
+      ) {
         throw new ConflictError(`task ${task.id} changed since version ${task.version}`);
       }
       throw error;
@@ -409,9 +467,4 @@ export class TaskStore {
     }
     return next;
   }
-}
-
-/** A task event as the events table stores it (its version is the sort key). */
-export function eventItem(event: TaskEvent) {
-  return { ...event, seq: event.version };
 }

@@ -10,6 +10,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../core/errors.js';
+import {
+  DEFAULT_RETAIN_FINISHED_MS,
+  isPurged,
+  TTL_ATTRIBUTE,
+  toEpochSeconds,
+} from '../core/history/retention.js';
 import type { TokenScope } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 
@@ -25,6 +31,8 @@ export interface TokenRecord {
   expiresAt?: string;
   revoked?: boolean;
   revokedAt?: string;
+  /** Epoch seconds: an expired or revoked token is deleted the retention after it died. */
+  purgeAt?: number;
 }
 
 /** What may be shown about a token: never its hash or secret. */
@@ -64,8 +72,14 @@ export function summarizeToken(record: TokenRecord, now = new Date()): TokenSumm
 export class TokenStore {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
-    private readonly config: Pick<ControlPlaneConfig, 'tokensTable'>,
+    private readonly config: Pick<ControlPlaneConfig, 'tokensTable'> & {
+      retainFinishedMs?: number;
+    },
   ) {}
+
+  private get retention(): number {
+    return this.config.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
+  }
 
   /** Creates a token and returns its secret: the only time the secret is ever seen. */
   async create(name: string, scope: TokenScope, expiresAt?: Date): Promise<string> {
@@ -88,6 +102,8 @@ export class TokenStore {
       ...(worker ? { worker } : {}),
       createdAt: new Date().toISOString(),
       ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+      // Known now: shown as expired for the retention, then gone.
+      ...(expiresAt ? { purgeAt: toEpochSeconds(expiresAt.getTime() + this.retention) } : {}),
     };
     await this.ddb.send(
       new PutCommand({
@@ -117,7 +133,7 @@ export class TokenStore {
 
   /** Every token, oldest first (the table holds a handful: a scan is the honest query). */
   async list(now = new Date()): Promise<TokenSummary[]> {
-    const records = await this.scan();
+    const records = (await this.scan()).filter((r) => !isPurged(r, now));
     return records
       .map((r) => summarizeToken(r, now))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
@@ -132,10 +148,14 @@ export class TokenStore {
       new UpdateCommand({
         TableName: this.config.tokensTable,
         Key: { hash: record.hash },
-        UpdateExpression: 'SET revoked = :true, revokedAt = :at',
+        UpdateExpression: 'SET revoked = :true, revokedAt = :at, #purgeAt = :purgeAt',
         ConditionExpression: 'attribute_exists(#hash)',
-        ExpressionAttributeNames: { '#hash': 'hash' },
-        ExpressionAttributeValues: { ':true': true, ':at': now.toISOString() },
+        ExpressionAttributeNames: { '#hash': 'hash', '#purgeAt': TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':at': now.toISOString(),
+          ':purgeAt': toEpochSeconds(now.getTime() + this.retention),
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );

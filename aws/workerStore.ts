@@ -2,6 +2,7 @@
 // reservation is one conditional ADD ("free >= demand"): two schedulers racing for the last
 // room on a worker cannot both win.
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -9,6 +10,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import {
+  DEFAULT_RETAIN_FINISHED_MS,
+  TTL_ATTRIBUTE,
+  toEpochSeconds,
+} from '../core/history/retention.js';
 import type { CapacityChange } from '../core/taskStateMachine.js';
 import type {
   EngineHealth,
@@ -18,6 +24,9 @@ import type {
   WorkerState,
 } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
+
+/** A DOWN worker's TTL comes this long after the reconciler's removal is due. */
+export const WORKER_TTL_BACKSTOP_MS = 86_400_000;
 
 interface WorkerItem {
   id: string;
@@ -47,6 +56,8 @@ interface WorkerItem {
   engine?: EngineHealth;
   version?: string;
   address?: string;
+  downAt?: string;
+  purgeAt?: number;
 }
 
 export function toWorkerRecord(item: WorkerItem): WorkerRecord {
@@ -77,6 +88,8 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     ...(item.metrics ? { metrics: item.metrics } : {}),
     ...(item.engine ? { engine: item.engine } : {}),
     ...(item.version ? { version: item.version } : {}),
+    ...(item.downAt ? { downAt: item.downAt } : {}),
+    ...(item.purgeAt ? { purgeAt: item.purgeAt } : {}),
   };
 }
 
@@ -146,7 +159,9 @@ export interface HeartbeatExtra {
 export class WorkerStore {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
-    private readonly config: Pick<ControlPlaneConfig, 'workersTable'>,
+    private readonly config: Pick<ControlPlaneConfig, 'workersTable'> & {
+      retainFinishedMs?: number;
+    },
   ) {}
 
   async get(id: string): Promise<WorkerRecord | undefined> {
@@ -292,19 +307,24 @@ export class WorkerStore {
    * Marks a silent worker DOWN, unless it heartbeated since `seenHeartbeatAt` was read.
    * Returns whether this call made the change.
    */
-  async markDown(id: string, seenHeartbeatAt: string): Promise<boolean> {
+  async markDown(id: string, seenHeartbeatAt: string, now = new Date()): Promise<boolean> {
+    // Removed with its queue by the reconciler after the retention; the TTL, a day later, is
+    // the backstop should the reconciler not get to it (registering again clears both).
+    const retention = this.config.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.config.workersTable,
           Key: { id },
-          UpdateExpression: 'SET #state = :down',
+          UpdateExpression: 'SET #state = :down, downAt = :at, #purgeAt = :purgeAt',
           ConditionExpression: '#state = :ready AND heartbeatAt = :seen',
-          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeNames: { '#state': 'state', '#purgeAt': TTL_ATTRIBUTE },
           ExpressionAttributeValues: {
             ':down': 'DOWN',
             ':ready': 'READY',
             ':seen': seenHeartbeatAt,
+            ':at': now.toISOString(),
+            ':purgeAt': toEpochSeconds(now.getTime() + retention + WORKER_TTL_BACKSTOP_MS),
           },
         }),
       );
@@ -333,6 +353,28 @@ export class WorkerStore {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
         throw new NotFoundError('worker', id);
       }
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes a DOWN worker's record (conditional: one that came back READY meanwhile stays).
+   * Returns whether this call deleted it.
+   */
+  async removeDown(id: string): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.config.workersTable,
+          Key: { id },
+          ConditionExpression: '#state = :down AND allocTasks = :none',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':down': 'DOWN', ':none': 0 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }

@@ -1,4 +1,5 @@
 // A small typed client for the control plane's HTTP API (/v1, JSON, bearer token).
+import type { ClusterEvent } from '../core/history/events.js';
 import type { TaskSpecInput } from '../core/taskSpec.js';
 import type {
   PlacementExplanation,
@@ -29,6 +30,21 @@ export class ApiUnreachableError extends Error {
 /** A task id prefix that matches more than one task. */
 export class AmbiguousTaskIdError extends Error {
   override name = 'AmbiguousTaskIdError';
+}
+
+/** Tasks and workers are listed this many a request (the API's limit is 1,000). */
+export const LIST_PAGE_SIZE = 500;
+/** The API looks prefixes up by their first 3 characters (aws/historyItems.ts). */
+const MIN_PREFIX = 3;
+
+export interface EventQuery {
+  since?: string;
+  kind?: string;
+  task?: string;
+  service?: string;
+  worker?: string;
+  limit?: number;
+  nextToken?: string;
 }
 
 export interface TaskDetail {
@@ -141,10 +157,49 @@ export class ApiClient {
     return (await this.request<{ task: TaskRecord }>('POST', '/tasks', body)).task;
   }
 
-  /** All tasks, or only those in `states`. */
-  async listTasks(states?: readonly TaskState[]): Promise<TaskRecord[]> {
-    const query = states && states.length > 0 ? `?state=${states.join(',')}` : '';
-    return (await this.request<{ tasks: TaskRecord[] }>('GET', `/tasks${query}`)).tasks;
+  /**
+   * All tasks, or only those in `states`, following the listing's pages; `onPage` hears the
+   * count so far (for progress on long listings).
+   */
+  async listTasks(
+    states?: readonly TaskState[],
+    onPage?: (countSoFar: number) => void,
+  ): Promise<TaskRecord[]> {
+    const query = new URLSearchParams({ limit: String(LIST_PAGE_SIZE) });
+    if (states && states.length > 0) query.set('state', states.join(','));
+    return this.allPages<TaskRecord>('/tasks', query, 'tasks', onPage);
+  }
+
+  /** Tasks whose id starts with `prefix` (at least 3 characters), at most `limit`. */
+  async tasksByPrefix(prefix: string, limit = 2): Promise<TaskRecord[]> {
+    const query = new URLSearchParams({ prefix, limit: String(limit) });
+    return (await this.request<{ tasks: TaskRecord[] }>('GET', `/tasks?${query}`)).tasks;
+  }
+
+  /** One page of the cluster's timeline. */
+  async listEvents(query: EventQuery): Promise<{ events: ClusterEvent[]; nextToken?: string }> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) params.set(key, String(value));
+    }
+    return this.request('GET', `/events?${params}`);
+  }
+
+  /** Every page of a listing: `{ [key]: T[], nextToken? }` until no nextToken is left. */
+  private async allPages<T>(
+    path: string,
+    query: URLSearchParams,
+    key: string,
+    onPage?: (countSoFar: number) => void,
+  ): Promise<T[]> {
+    const all: T[] = [];
+    for (;;) {
+      const page = await this.request<Record<string, unknown>>('GET', `${path}?${query}`);
+      all.push(...((page[key] as T[] | undefined) ?? []));
+      onPage?.(all.length);
+      if (typeof page.nextToken !== 'string') return all;
+      query.set('nextToken', page.nextToken);
+    }
   }
 
   async getTask(id: string): Promise<TaskDetail> {
@@ -174,7 +229,15 @@ export class ApiClient {
   }
 
   async listNodes(): Promise<WorkerRecord[]> {
-    return (await this.request<{ nodes: WorkerRecord[] }>('GET', '/nodes')).nodes;
+    const query = new URLSearchParams({ limit: String(LIST_PAGE_SIZE) });
+    return this.allPages<WorkerRecord>('/nodes', query, 'nodes');
+  }
+
+  /** Removes a DOWN worker and its queue (admin token); a live one is refused (409). */
+  async removeNode(idOrName: string): Promise<WorkerRecord> {
+    return (
+      await this.request<{ node: WorkerRecord }>('DELETE', `/nodes/${encodeURIComponent(idOrName)}`)
+    ).node;
   }
 
   /** Cordon, uncordon or drain a worker, by id or name (admin token). */
@@ -220,11 +283,19 @@ export class ApiClient {
       if (!(error instanceof ApiError && error.status === 404) || idOrPrefix.length === 0) {
         throw error;
       }
-      const matches = (await this.listTasks()).filter((t) => t.id.startsWith(idOrPrefix));
+      // By Query on the prefix index; two matches are enough to call it ambiguous.
+      if (idOrPrefix.length < MIN_PREFIX) {
+        throw new ApiError(
+          404,
+          'NOT_FOUND',
+          `task ${idOrPrefix} not found; a shorter id is looked up as a prefix of at least ${MIN_PREFIX} characters`,
+        );
+      }
+      const matches = await this.tasksByPrefix(idOrPrefix, 2);
       if (matches.length === 1) return this.getTask(matches[0]!.id);
       if (matches.length > 1) {
         throw new AmbiguousTaskIdError(
-          `task id prefix '${idOrPrefix}' matches ${matches.length} tasks; give more of the id`,
+          `task id prefix '${idOrPrefix}' matches more than one task; give more of the id`,
         );
       }
       throw error;

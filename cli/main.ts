@@ -2,9 +2,15 @@
 // `cube: ...` line on stderr (clipanion would print it, with a usage dump, on stdout).
 import { readFileSync } from 'node:fs';
 import { Builtins, Cli, UsageError } from 'clipanion';
+import { EventsCommand } from './commands/events.js';
 import { InspectCommand } from './commands/inspect.js';
 import { LogsCommand } from './commands/logs.js';
-import { NodeCordonCommand, NodeDrainCommand, NodeUncordonCommand } from './commands/node.js';
+import {
+  NodeCordonCommand,
+  NodeDrainCommand,
+  NodeRemoveCommand,
+  NodeUncordonCommand,
+} from './commands/node.js';
 import { NodesCommand } from './commands/nodes.js';
 import { PsCommand } from './commands/ps.js';
 import { RunCommand } from './commands/run.js';
@@ -43,6 +49,8 @@ export function buildCli(): Cli {
     NodeCordonCommand,
     NodeUncordonCommand,
     NodeDrainCommand,
+    NodeRemoveCommand,
+    EventsCommand,
     ScheduleCommand,
     TokenCreateCommand,
     TokenListCommand,
@@ -67,6 +75,7 @@ const TOP_LEVEL = [
   'stop',
   'nodes',
   'node',
+  'events',
   'schedule',
   'token',
   'tokens',

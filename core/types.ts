@@ -195,6 +195,8 @@ export interface TaskRecord {
   scheduledAt?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** Epoch seconds after which the finished task may be deleted (CUBE_RETAIN_FINISHED). */
+  purgeAt?: number;
 }
 
 /** One line of a task's timeline. */
@@ -259,6 +261,10 @@ export interface WorkerRecord {
   /** Declared with each heartbeat; absent from older workers (then taken as answering). */
   engine?: EngineHealth;
   version?: string;
+  /** When the reconciler marked it DOWN; it is removed with its queue after the retention. */
+  downAt?: string;
+  /** Epoch seconds: DynamoDB's TTL backstop for a DOWN worker the reconciler did not remove. */
+  purgeAt?: number;
 }
 
 export type TokenScope = 'admin' | 'submit' | 'read' | 'worker';

@@ -7,7 +7,12 @@
 // TransactWriteItems IAM action.
 
 export type TableKey = 'tasks' | 'workers' | 'events' | 'tokens' | 'services';
-export type IndexKey = 'tasks/byState' | 'tasks/byRestart';
+export type IndexKey =
+  | 'tasks/byState'
+  | 'tasks/byRestart'
+  | 'tasks/byWorker'
+  | 'tasks/byIdPrefix'
+  | 'events/byTime';
 export type DynamoAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
@@ -23,7 +28,8 @@ export type SqsAction =
   | 'sqs:GetQueueUrl'
   | 'sqs:SendMessage'
   | 'sqs:ReceiveMessage'
-  | 'sqs:DeleteMessage';
+  | 'sqs:DeleteMessage'
+  | 'sqs:DeleteQueue';
 
 export type LogsAction =
   | 'logs:CreateLogStream'
@@ -74,12 +80,20 @@ export const API_ACCESS: Access = {
   tables: {
     // bearerAuth -> verify; /v1/tokens -> issue (put), list (scan), revoke (update)
     tokens: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
-    // get/require, create + transition (stop, drain), listAll; a service's replicas (batch)
-    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:Scan', 'dynamodb:BatchGetItem'],
+    // get/require, create + transition (stop, drain), prefix matches read whole; a service's
+    // replicas (batch)
+    tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, 'dynamodb:BatchGetItem'],
     // stop/drain -> get, /v1/nodes and placement on submit -> list, /v1/workers -> register
-    // (get + put), cordon/uncordon (update), reservations on submit and releases
-    workers: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', ...TRANSITION.workers],
-    // create/transition events, GET /v1/tasks/{id} timeline, service events and their reads
+    // (get + put), cordon/uncordon (update), reservations on submit and releases, node rm
+    workers: [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+      ...TRANSITION.workers,
+      'dynamodb:DeleteItem',
+    ],
+    // create/transition events, worker events, GET /v1/tasks/{id} and ?task= timelines,
+    // service events and their reads
     events: [...TRANSITION.events, 'dynamodb:Query'],
     // /v1/services: apply/scale/rollback/delete (record Put, pruned revision Delete), show
     // (Query: record and slots; revisions), list (Scan); replicas read in one BatchGetItem
@@ -91,13 +105,21 @@ export const API_ACCESS: Access = {
       'dynamodb:DeleteItem',
     ],
   },
-  // ?state= listings, drain's tasks on a worker, a service dry-run's spread counts
-  indexes: { 'tasks/byState': ['dynamodb:Query'] },
+  indexes: {
+    // GET /v1/tasks pages
+    'tasks/byState': ['dynamodb:Query'],
+    // drain's tasks on a worker; a service dry-run's spread counts read byState
+    'tasks/byWorker': ['dynamodb:Query'],
+    // ?prefix= lookups
+    'tasks/byIdPrefix': ['dynamodb:Query'],
+    // GET /v1/events
+    'events/byTime': ['dynamodb:Query'],
+  },
   // submit, drain -> applyDueRestart
   schedulingQueue: ['sqs:SendMessage'],
   schedulingDlq: [],
-  // /v1/workers -> ensureWorkerQueue; submit (placed), stop, drain -> sendToWorker
-  workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage'],
+  // /v1/workers -> ensureWorkerQueue; submit (placed), stop, drain -> sendToWorker; node rm
+  workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage', 'sqs:DeleteQueue'],
   // GET /v1/tasks/{id}/logs (one stream), a service's replicas (several streams)
   containerLogs: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
 };
@@ -127,8 +149,10 @@ export const RECONCILER_ACCESS: Access = {
   tables: {
     // due restarts re-read the task; every repair is a transition; services' replicas
     tasks: ['dynamodb:GetItem', ...TRANSITION.tasks, ...SERVICE_CONTROLLER.tasks],
-    // list, markDown (update), re-read after a lost markDown race, restarts' workers.get
-    workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers],
+    // list, markDown (update), re-read after a lost markDown race, restarts' workers.get,
+    // removal of DOWN workers past the retention
+    workers: ['dynamodb:GetItem', 'dynamodb:Scan', ...TRANSITION.workers, 'dynamodb:DeleteItem'],
+    // transitions and worker down/removed events
     events: [...TRANSITION.events],
     // each sweep runs the service controller on every service (Scan lists them)
     services: [...SERVICE_CONTROLLER.services, 'dynamodb:Scan'],
@@ -140,7 +164,8 @@ export const RECONCILER_ACCESS: Access = {
   },
   schedulingQueue: ['sqs:SendMessage'],
   schedulingDlq: [],
-  workerQueues: ['sqs:SendMessage'],
+  // resends; DeleteQueue: the queue of a DOWN worker removed past the retention
+  workerQueues: ['sqs:SendMessage', 'sqs:DeleteQueue'],
   containerLogs: [],
 };
 
@@ -157,8 +182,8 @@ export const WORKER_ACCESS: Access = {
     events: [...TRANSITION.events],
   },
   indexes: {
-    // localReconcile lists the tasks that should have containers
-    'tasks/byState': ['dynamodb:Query'],
+    // localReconcile lists its own tasks that should have containers
+    'tasks/byWorker': ['dynamodb:Query'],
     // taskRestart picks up planned restarts after a worker restart
     'tasks/byRestart': ['dynamodb:Scan'],
   },

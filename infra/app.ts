@@ -1,6 +1,7 @@
 // The CDK app (cdk.json runs it). Settings come from context, e.g.
 //   npx cdk deploy -c stackName=Cube -c prefix=cube -c removalPolicy=destroy -c logRetentionDays=30
 //   cdklocal deploy -c frontDoor=function-url   (LocalStack's free image: no API Gateway v2)
+//   npx cdk deploy -c skipIndexes=byIdPrefix     (upgrading in steps: docs/RETENTION.md)
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { CubeStack } from './stack.js';
 
@@ -15,5 +16,6 @@ new CubeStack(app, context('stackName') ?? 'Cube', {
     context('removalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   frontDoor: context('frontDoor') === 'function-url' ? 'function-url' : 'http-api',
   ...(context('logRetentionDays') ? { logRetentionDays: Number(context('logRetentionDays')) } : {}),
+  skipIndexes: (context('skipIndexes') ?? '').split(',').filter(Boolean),
 });
 app.synth();

@@ -17,6 +17,7 @@ export class CubeStack extends Stack {
       environment,
       frontDoor,
       logRetentionDays,
+      skipIndexes,
       ...stackProps
     } = props;
     super(scope, id, {
@@ -30,6 +31,7 @@ export class CubeStack extends Stack {
       ...(environment ? { environment } : {}),
       ...(frontDoor ? { frontDoor } : {}),
       ...(logRetentionDays ? { logRetentionDays } : {}),
+      ...(skipIndexes ? { skipIndexes } : {}),
     });
     this.controlPlane = controlPlane;
 

@@ -51,6 +51,7 @@ export interface WorkerAgentOptions {
     | 'schedulingQueueUrl'
     | 'deadLetterQueueUrl'
     | 'logGroup'
+    | 'retainFinishedMs'
   >;
   /**
    * The control plane's public key (`ed25519:...`): a pinned CUBE_CONTROL_PLANE_KEY, else the
@@ -148,6 +149,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     tasksTable: config.tasksTable,
     workersTable: config.workersTable,
     eventsTable: config.eventsTable,
+    ...(config.retainFinishedMs ? { retainFinishedMs: config.retainFinishedMs } : {}),
   };
   const tasks = new TaskStore(clients.ddb, tableConfig);
   const workers = new WorkerStore(clients.ddb, tableConfig);

@@ -64,3 +64,26 @@ export class NodeDrainCommand extends NodeActionCommand {
   });
   protected readonly action = 'drain';
 }
+
+export class NodeRemoveCommand extends CubeCommand {
+  static override paths = [['node', 'rm']];
+  static override usage = Command.Usage({
+    description: 'Remove a DOWN worker and its queue now',
+    details: `
+      A DOWN worker is removed by the reconciler once the retention has passed
+      (CUBE_RETAIN_FINISHED, default 7 days); this removes it now. A live (READY) worker is
+      refused: stop its daemon first ('cube node drain' moves its tasks). A worker removed
+      this way that starts again registers anew. Needs an admin token.
+    `,
+    examples: [['Forget the worker of a host that is gone', 'cube node rm host-3']],
+  });
+  id = Option.String({ name: 'id' });
+  json = Option.Boolean('--json', false, { description: 'Print the removed worker as JSON' });
+
+  protected async run(): Promise<number> {
+    const w = await this.client().removeNode(this.id);
+    if (this.json) this.printJson(w);
+    else this.print(`${w.name === w.id ? w.id : `${w.name} (${w.id})`} removed with its queue`);
+    return 0;
+  }
+}

@@ -2,6 +2,7 @@ import { Command, Option, UsageError } from 'clipanion';
 import { TASK_STATES, type TaskRecord, type TaskState } from '../../core/types.js';
 import { CubeCommand, workerNames } from '../baseCommand.js';
 import { ACTIVE_STATES, formatAge } from '../format.js';
+import { createProgress } from '../progress.js';
 import { formatTable } from '../table.js';
 
 export class PsCommand extends CubeCommand {
@@ -29,10 +30,18 @@ export class PsCommand extends CubeCommand {
   protected async run(): Promise<number> {
     const client = this.client();
     const states = this.states();
-    const [tasks, names] = await Promise.all([
-      client.listTasks(states),
-      this.json ? Promise.resolve(new Map<string, string>()) : workerNames(client),
-    ]);
+    // A long listing comes in pages: say how far it got (on a terminal only).
+    const progress = createProgress(this.progressStream, 'listing tasks');
+    let tasks: TaskRecord[];
+    let names: Map<string, string>;
+    try {
+      [tasks, names] = await Promise.all([
+        client.listTasks(states, (n) => progress.update(`listing tasks: ${n} so far`)),
+        this.json ? Promise.resolve(new Map<string, string>()) : workerNames(client),
+      ]);
+    } finally {
+      progress.done();
+    }
     tasks.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     if (this.json) {
       this.printJson(tasks);

@@ -59,7 +59,7 @@ export async function drainWorker(
   // Cordon first, so nothing new lands here while its tasks leave.
   const worker = await deps.workers.setCordoned(workerId, true);
   const report: DrainReport = { worker, stopping: [], skipped: [] };
-  const held = (await deps.tasks.listByState(ON_WORKER)).filter((t) => t.workerId === workerId);
+  const held = await deps.tasks.listByWorker(workerId, ON_WORKER);
   for (const task of held) {
     const stopping = await stopForReschedule(deps, task, workerId, by, now);
     if (!stopping) {

@@ -11,6 +11,7 @@ import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { bodyLimit } from '../shared/bodyLimit.js';
 import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
+import { EventListQuery, listEvents } from './events.js';
 import {
   getServiceLogs,
   getTaskLogs,
@@ -18,14 +19,20 @@ import {
   ServiceLogsQuery,
   TaskLogsQuery,
 } from './logs.js';
-import { cordonNode, drainNode, uncordonNode } from './nodes.js';
+import { cordonNode, drainNode, removeNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
 import { dryRunSchedule } from './schedule.js';
 import { serviceRoutes } from './services/routes.js';
 import { getTask, listTasks, stopTask, submitTask, TaskIdParams, TaskListQuery } from './tasks.js';
 import { createToken, listTokens, revokeToken, TokenCreateInput, TokenIdParams } from './tokens.js';
-import { listNodes, registerWorker, WorkerKeyParams, WorkerRegistrationInput } from './workers.js';
+import {
+  listNodes,
+  NodeListQuery,
+  registerWorker,
+  WorkerKeyParams,
+  WorkerRegistrationInput,
+} from './workers.js';
 
 const TaskSpec = { name: 'TaskSpec', schema: TaskSpecInput };
 
@@ -44,10 +51,11 @@ export const apiRoutes: ApiRoute[] = [
     method: 'GET',
     path: '/v1/tasks',
     operationId: 'listTasks',
-    summary: 'List tasks, optionally only those in some states',
+    summary:
+      'List tasks a page at a time (limit, nextToken), optionally only some states, or those whose id starts with prefix',
     scopes: ['submit', 'read'],
     query: TaskListQuery,
-    responses: { 200: '{ tasks }' },
+    responses: { 200: '{ tasks, nextToken? }' },
     handler: listTasks,
   },
   {
@@ -105,10 +113,33 @@ export const apiRoutes: ApiRoute[] = [
     method: 'GET',
     path: '/v1/nodes',
     operationId: 'listNodes',
-    summary: 'List workers',
+    summary: 'List workers a page at a time (limit, nextToken)',
     scopes: ['submit', 'read'],
-    responses: { 200: '{ nodes }' },
+    query: NodeListQuery,
+    responses: { 200: '{ nodes, nextToken? }' },
     handler: listNodes,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/nodes/{id}',
+    operationId: 'removeNode',
+    summary: 'Remove a DOWN worker (by id or name) and its queue now; a live one is refused',
+    scopes: [],
+    params: WorkerKeyParams,
+    responses: { 200: '{ node }: the removed worker' },
+    errors: [404, 409],
+    handler: removeNode,
+  },
+  {
+    method: 'GET',
+    path: '/v1/events',
+    operationId: 'listEvents',
+    summary:
+      "The cluster's timeline, oldest first from since: task transitions, workers, failed placements, services",
+    scopes: ['submit', 'read'],
+    query: EventListQuery,
+    responses: { 200: '{ events, nextToken? }' },
+    handler: listEvents,
   },
   {
     method: 'POST',

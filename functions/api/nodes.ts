@@ -1,11 +1,13 @@
-// /v1/nodes/{id}/cordon, /uncordon and /drain (admin only). `{id}` is a worker id or name.
+// /v1/nodes/{id}/cordon, /uncordon, /drain and DELETE /v1/nodes/{id} (admin only). `{id}` is
+// a worker id or name. Each change is also written to the cluster's timeline.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { WorkerRecord } from '../../core/types.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
-import { jsonResponse } from '../shared/httpErrors.js';
+import { HttpError, jsonResponse } from '../shared/httpErrors.js';
+import { noteWorkerEvent, removeDownWorker } from '../shared/workerLifecycle.js';
 import { drainWorker } from './drainWorker.js';
 
 async function findWorker(event: APIGatewayProxyEventV2): Promise<WorkerRecord> {
@@ -25,15 +27,22 @@ async function findWorker(event: APIGatewayProxyEventV2): Promise<WorkerRecord> 
 }
 
 export async function cordonNode(event: APIGatewayProxyEventV2, context: AuthedContext) {
-  requireScope(context, []);
+  const principal = requireScope(context, []);
   const worker = await findWorker(event);
-  return jsonResponse(200, { node: await getDeps().workers.setCordoned(worker.id, true) });
+  const node = await getDeps().workers.setCordoned(worker.id, true);
+  if (!worker.cordoned) {
+    await noteWorkerEvent(getDeps(), worker, 'cordon', `api:${principal.name}`);
+  }
+  return jsonResponse(200, { node });
 }
 
 export async function uncordonNode(event: APIGatewayProxyEventV2, context: AuthedContext) {
-  requireScope(context, []);
+  const principal = requireScope(context, []);
   const worker = await findWorker(event);
   const node = await getDeps().workers.setCordoned(worker.id, false);
+  if (worker.cordoned) {
+    await noteWorkerEvent(getDeps(), worker, 'uncordon', `api:${principal.name}`);
+  }
   // Tasks left pending for want of room may fit now: the reconciler nudges PENDING tasks.
   return jsonResponse(200, { node });
 }
@@ -41,10 +50,55 @@ export async function uncordonNode(event: APIGatewayProxyEventV2, context: Authe
 export async function drainNode(event: APIGatewayProxyEventV2, context: AuthedContext) {
   const principal = requireScope(context, []);
   const worker = await findWorker(event);
-  const report = await drainWorker(getDeps(), worker.id, `api:${principal.name}`);
+  const by = `api:${principal.name}`;
+  const report = await drainWorker(getDeps(), worker.id, by);
+  await noteWorkerEvent(
+    getDeps(),
+    worker,
+    'drain',
+    by,
+    `worker ${worker.name} cordoned and draining: ${report.stopping.length} task(s) moving`,
+  );
   return jsonResponse(202, {
     node: report.worker,
     stopping: report.stopping,
     skipped: report.skipped,
   });
+}
+
+/** `cube node rm`: a DOWN worker's record and queue go now, not after the retention. */
+export async function removeNode(event: APIGatewayProxyEventV2, context: AuthedContext) {
+  const principal = requireScope(context, []);
+  const worker = await findWorker(event);
+  const outcome = await removeDownWorker(
+    getDeps(),
+    worker,
+    `api:${principal.name}`,
+    `worker ${worker.name} removed by ${principal.name}`,
+  );
+  switch (outcome) {
+    case 'removed':
+      return jsonResponse(200, { node: worker });
+    case 'live':
+      throw new HttpError(
+        409,
+        'WORKER_LIVE',
+        `id: worker ${worker.name} (${worker.id}) is ${worker.state}, last heartbeat ` +
+          `${worker.heartbeatAt}; only a DOWN worker can be removed: stop its daemon ` +
+          `('cube node drain' first moves its tasks) and wait until 'cube nodes' shows it DOWN`,
+      );
+    case 'holds-tasks':
+      throw new HttpError(
+        409,
+        'WORKER_HOLDS_TASKS',
+        `id: worker ${worker.name} (${worker.id}) still holds ${worker.allocated.tasks} ` +
+          `task(s); the reconciler is moving them elsewhere: try again in a few seconds`,
+      );
+    default:
+      throw new HttpError(
+        409,
+        'CONFLICT',
+        `id: worker ${worker.name} (${worker.id}) changed meanwhile (registered again?); see 'cube nodes'`,
+      );
+  }
 }

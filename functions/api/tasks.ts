@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { awsClients } from '../../aws/clients.js';
+import { findTasksByPrefix, listTaskPage } from '../../aws/taskPages.js';
 import { enforceContainerPolicy } from '../../core/containerPolicy.js';
 import { ValidationError } from '../../core/errors.js';
 import { policyRegistry } from '../../core/scheduler/index.js';
@@ -12,6 +14,7 @@ import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
+import { PageQuery, pageLimit } from './pageQuery.js';
 import { storeSubmittedTask } from './placeOnSubmit.js';
 import { requestStop } from './requestStop.js';
 
@@ -27,6 +30,11 @@ export const TaskListQuery = z.strictObject({
     .max(256)
     .regex(/^[A-Za-z, ]*$/, 'must be task states separated by commas, e.g. RUNNING,PENDING')
     .optional(),
+  prefix: z
+    .string()
+    .regex(TASK_ID, 'must be the start of a task id (letters, digits, _ -)')
+    .optional(),
+  ...PageQuery.shape,
 });
 
 const newTaskId = () => `t${randomBytes(6).toString('hex')}`;
@@ -56,11 +64,30 @@ export async function submitTask(event: APIGatewayProxyEventV2, context: AuthedC
   return jsonResponse(201, { task: await storeSubmittedTask(getDeps(), task, created) });
 }
 
+/**
+ * A page of tasks (newest first within each state, live states first), or with `prefix` the
+ * tasks whose id starts with it (by Query on the prefix index; up to `limit`).
+ */
 export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedContext) {
   requireScope(context, ['submit', 'read']);
-  const { tasks } = getDeps();
-  const filter = event.queryStringParameters?.state;
-  if (!filter) return jsonResponse(200, { tasks: await tasks.listAll() });
+  const { config } = getDeps();
+  const { ddb } = awsClients();
+  const query = TaskListQuery.parse(event.queryStringParameters ?? {});
+  const limit = pageLimit(query.limit);
+  if (query.prefix !== undefined) {
+    const found = await findTasksByPrefix(ddb, config, query.prefix, limit);
+    return jsonResponse(200, { tasks: found });
+  }
+  const states = query.state ? parseStates(query.state) : undefined;
+  const page = await listTaskPage(ddb, config, {
+    ...(states ? { states } : {}),
+    limit,
+    ...(query.nextToken ? { nextToken: query.nextToken } : {}),
+  });
+  return jsonResponse(200, page);
+}
+
+function parseStates(filter: string): TaskState[] {
   const states = [...new Set(filter.split(',').map((s) => s.trim().toUpperCase()))];
   const unknown = states.filter((s) => !TASK_STATES.includes(s as TaskState));
   if (unknown.length > 0) {
@@ -69,9 +96,7 @@ export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedCo
       `unknown state ${unknown[0]}; use ${TASK_STATES.join(', ')}`,
     );
   }
-  const found = await tasks.listByState(states as TaskState[]);
-  found.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  return jsonResponse(200, { tasks: found });
+  return states as TaskState[];
 }
 
 function taskIdParam(event: APIGatewayProxyEventV2): string {

@@ -2,12 +2,16 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { awsClients } from '../../aws/clients.js';
+import { listWorkerPage } from '../../aws/workerPages.js';
 import { advertiseAddressProblem } from '../../core/endpoints.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { HttpError, jsonResponse } from '../shared/httpErrors.js';
+import { noteWorkerEvent } from '../shared/workerLifecycle.js';
+import { PageQuery, pageLimit } from './pageQuery.js';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -74,6 +78,13 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
     ...(input.version ? { version: input.version } : {}),
     ...(input.address ? { address: input.address } : {}),
   });
+  await noteWorkerEvent(
+    getDeps(),
+    worker,
+    'up',
+    `api:${principal.name}`,
+    `worker ${worker.name} registered (version ${input.version ?? 'unknown'})`,
+  );
   return jsonResponse(201, {
     worker,
     queueUrl,
@@ -85,6 +96,8 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       // Also says this control plane honours the intervals workers declare.
       heartbeatIdleIntervalMs: config.heartbeatIdleIntervalMs,
       heartbeatTtlMs: config.heartbeatTtlMs,
+      // How long the tasks it finishes are kept (their TTL is written with the last transition).
+      retainFinishedMs: config.retainFinishedMs,
       restart: config.restart,
       // Workers nudge the scheduler themselves when they hand a task back (drain, reschedule).
       schedulingQueueUrl: await queues.schedulingQueueUrl(),
@@ -98,7 +111,15 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
   });
 }
 
-export async function listNodes(_event: APIGatewayProxyEventV2, context: AuthedContext) {
+export const NodeListQuery = PageQuery;
+
+/** A page of workers (those DOWN past their retention are left out). */
+export async function listNodes(event: APIGatewayProxyEventV2, context: AuthedContext) {
   requireScope(context, ['submit', 'read']);
-  return jsonResponse(200, { nodes: await getDeps().workers.list() });
+  const query = NodeListQuery.parse(event.queryStringParameters ?? {});
+  const page = await listWorkerPage(awsClients().ddb, getDeps().config, {
+    limit: pageLimit(query.limit),
+    ...(query.nextToken ? { nextToken: query.nextToken } : {}),
+  });
+  return jsonResponse(200, page);
 }

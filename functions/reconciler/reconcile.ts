@@ -33,6 +33,8 @@ import {
 import { stuckVerdict } from '../../core/stuckTasks.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
+import { noteWorkerEvent } from '../shared/workerLifecycle.js';
+import { removeExpiredWorkers } from './removeExpiredWorkers.js';
 import { settleStuck } from './stuck.js';
 
 /** Leave fresh submissions to their own nudge. */
@@ -74,6 +76,8 @@ export interface ReconcileReport {
   stuck: number;
   /** Items (or whole reads) that threw this sweep: logged, counted, skipped. */
   failed: number;
+  /** DOWN workers past the retention, removed with their queues. */
+  workersRemoved: number;
 }
 
 export interface ReconcileOptions {
@@ -101,6 +105,7 @@ export async function reconcile(
     pendingNudged: 0,
     stuck: 0,
     failed: 0,
+    workersRemoved: 0,
   };
   // Only a failed read of the workers throws out of the sweep: without it no DOWN decision can
   // be made. Everything after is isolated per item, so one bad item never blinds the rest.
@@ -158,6 +163,8 @@ export async function reconcile(
       if (outcome.kind === 'in-place' || outcome.kind === 'rescheduled') report.restarted++;
     });
   }
+
+  report.workersRemoved = await removeExpiredWorkers(deps, workers.values(), now);
 
   const pending = await isolated('reading PENDING tasks', () =>
     deps.tasks.listBriefByState(['PENDING']),
@@ -280,13 +287,13 @@ async function markUnresponsiveWorkersDown(
       continue;
     }
     const marked = await isolate(report)(`marking worker ${worker.id} DOWN`, () =>
-      deps.workers.markDown(worker.id, worker.heartbeatAt),
+      deps.workers.markDown(worker.id, worker.heartbeatAt, now),
     );
     if (marked) {
       report.workersDown++;
-      console.log(
-        `reconciler: worker ${worker.name} (${worker.id}) is DOWN: task ${task.id} placed at ${task.scheduledAt} was never picked up and no heartbeat since ${worker.heartbeatAt}`,
-      );
+      const why = `task ${task.id} placed at ${task.scheduledAt} was never picked up and no heartbeat since ${worker.heartbeatAt}`;
+      console.log(`reconciler: worker ${worker.name} (${worker.id}) is DOWN: ${why}`);
+      await noteWorkerEvent(deps, worker, 'down', BY, why);
       workers.set(worker.id, { ...worker, state: 'DOWN' });
     }
   }
@@ -305,13 +312,13 @@ async function markSilentWorkersDown(
     const silentMs = age(worker.heartbeatAt, now);
     if (mayMarkDown && worker.state === 'READY' && silentMs > ttl) {
       const marked = await isolate(report)(`marking worker ${worker.id} DOWN`, () =>
-        deps.workers.markDown(worker.id, worker.heartbeatAt),
+        deps.workers.markDown(worker.id, worker.heartbeatAt, now),
       );
       if (marked) {
         report.workersDown++;
-        console.log(
-          `reconciler: worker ${worker.name} (${worker.id}) is DOWN: no heartbeat since ${worker.heartbeatAt} (${(silentMs / 1000).toFixed(1)} s; allowed ${(ttl / 1000).toFixed(1)} s)`,
-        );
+        const why = `no heartbeat since ${worker.heartbeatAt} (${(silentMs / 1000).toFixed(1)} s; allowed ${(ttl / 1000).toFixed(1)} s)`;
+        console.log(`reconciler: worker ${worker.name} (${worker.id}) is DOWN: ${why}`);
+        await noteWorkerEvent(deps, worker, 'down', BY, why);
         workers.set(worker.id, { ...worker, state: 'DOWN' });
         continue;
       }

@@ -1,6 +1,7 @@
 // The stores and queues a handler works with, built once per process (per Lambda container).
 import { awsClients } from '../../aws/clients.js';
 import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
+import { EventStore } from '../../aws/eventStore.js';
 import { placementSigner } from '../../aws/placementKey.js';
 import { Queues } from '../../aws/queues.js';
 import { ServiceStore } from '../../aws/serviceStore.js';
@@ -19,6 +20,8 @@ export interface Deps {
   services: ServiceStore;
   /** Signs placements; loaded once per process (aws/placementKey.ts). */
   placementSigner: () => Promise<PlacementSigner>;
+  /** The cluster's timeline: events that are not task transitions are written here. */
+  events: EventStore;
 }
 
 let deps: Deps | undefined;
@@ -35,6 +38,7 @@ export function getDeps(): Deps {
       queues: new Queues(sqs, config),
       services: new ServiceStore(ddb, config),
       placementSigner: () => placementSigner(),
+      events: new EventStore(ddb, config),
     };
   }
   return deps;

@@ -51,6 +51,32 @@ describe('CubeControlPlane stack', () => {
         KeySchema: [{ AttributeName: 'restartDue', KeyType: 'HASH' }],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+      {
+        IndexName: 'byWorker',
+        KeySchema: [
+          { AttributeName: 'workerId', KeyType: 'HASH' },
+          { AttributeName: 'state', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'byIdPrefix',
+        KeySchema: [
+          { AttributeName: 'idPrefix', KeyType: 'HASH' },
+          { AttributeName: 'id', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['purgeAt'] },
+      },
+    ]);
+    assert.deepEqual(resources(TABLE)[tableId('Events')]!.Properties.GlobalSecondaryIndexes, [
+      {
+        IndexName: 'byTime',
+        KeySchema: [
+          { AttributeName: 'bucket', KeyType: 'HASH' },
+          { AttributeName: 'at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
     const keys: Record<string, unknown> = {
       Tasks: [{ AttributeName: 'id', KeyType: 'HASH' }],
@@ -69,15 +95,20 @@ describe('CubeControlPlane stack', () => {
       const table = resources(TABLE)[tableId(name)]!;
       assert.deepEqual(table.Properties.KeySchema, keySchema, name);
       assert.equal(table.Properties.BillingMode, 'PAY_PER_REQUEST', name);
+      // Finished tasks, events, dead tokens, DOWN workers expire (core/history/retention.ts).
+      assert.deepEqual(
+        table.Properties.TimeToLiveSpecification,
+        { AttributeName: 'purgeAt', Enabled: true },
+        name,
+      );
       assert.deepEqual(
         table.Properties.PointInTimeRecoverySpecification,
         { PointInTimeRecoveryEnabled: true },
         name,
       );
-      // Retained on stack deletion by default; no TTL: no record carries an epoch expiry.
+      // Retained on stack deletion by default.
       assert.equal(table.DeletionPolicy, 'Retain', name);
       assert.equal(table.UpdateReplacePolicy, 'Retain', name);
-      assert.equal(table.Properties.TimeToLiveSpecification, undefined, name);
     }
   });
 
@@ -314,9 +345,13 @@ describe('IAM', () => {
         'dynamodb:Scan',
         'dynamodb:UpdateItem',
       ],
-      [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+      [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       [`${tasks()}/index/byState`]: ['dynamodb:Query'],
+      [`${tasks()}/index/byWorker`]: ['dynamodb:Query'],
+      [`${tasks()}/index/byIdPrefix`]: ['dynamodb:Query'],
+      [`${tableId('Events')}/index/byTime`]: ['dynamodb:Query'],
       [tableId('Workers')]: [
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Scan',
@@ -331,7 +366,7 @@ describe('IAM', () => {
         'dynamodb:Scan',
       ],
       [queueArn()]: ['sqs:SendMessage'],
-      [workerQueues]: ['sqs:CreateQueue', 'sqs:SendMessage'],
+      [workerQueues]: ['sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:SendMessage'],
       [placementKey()]: ['secretsmanager:GetSecretValue'],
       [containerLogs()]: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
     });
@@ -378,7 +413,12 @@ describe('IAM', () => {
       [tasks()]: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       [`${tasks()}/index/byState`]: ['dynamodb:Query'],
       [`${tasks()}/index/byRestart`]: ['dynamodb:Scan'],
-      [tableId('Workers')]: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+      [tableId('Workers')]: [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ],
       [tableId('Events')]: ['dynamodb:PutItem'],
       [tableId('Services')]: [
         'dynamodb:BatchWriteItem',
@@ -390,14 +430,14 @@ describe('IAM', () => {
         'dynamodb:Scan',
       ],
       [queueArn()]: ['sqs:SendMessage'],
-      [workerQueues]: ['sqs:SendMessage'],
+      [workerQueues]: ['sqs:DeleteQueue', 'sqs:SendMessage'],
     });
   });
 
   it('gives workers their queues, their tasks, their heartbeat, and nothing else', () => {
     assert.deepEqual(grants(/^AWS::IAM::ManagedPolicy ControlPlaneWorkerPolicy/), {
       [tasks()]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      [`${tasks()}/index/byState`]: ['dynamodb:Query'],
+      [`${tasks()}/index/byWorker`]: ['dynamodb:Query'],
       [`${tasks()}/index/byRestart`]: ['dynamodb:Scan'],
       [tableId('Workers')]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [tableId('Events')]: ['dynamodb:PutItem'],

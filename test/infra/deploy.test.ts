@@ -87,8 +87,10 @@ describe('cdk deploy into the emulator', { timeout: 600_000 }, () => {
     const tasks = await table('Tasks');
     assert.equal(tasks.BillingModeSummary?.BillingMode, 'PAY_PER_REQUEST');
     assert.deepEqual(tasks.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort(), [
+      'byIdPrefix',
       'byRestart',
       'byState',
+      'byWorker',
     ]);
     for (const key of ['Workers', 'Events', 'Tokens']) await table(key);
 

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createAwsClients } from '../../aws/clients.js';
+import { EventStore } from '../../aws/eventStore.js';
 import { Queues } from '../../aws/queues.js';
 import { ServiceStore } from '../../aws/serviceStore.js';
 import { TaskStore } from '../../aws/taskStore.js';
@@ -71,6 +72,7 @@ export async function schedulerDeps(label: string): Promise<Deps> {
     queues: new Queues(sqs, config),
     services: new ServiceStore(ddb, config),
     placementSigner: async () => TEST_SIGNER,
+    events: new EventStore(ddb, config),
   };
 }
 

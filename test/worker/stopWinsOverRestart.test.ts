@@ -4,6 +4,7 @@
 // the plan was due, and runs a reconciler sweep as of long after it, before it looks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EventStore } from '../../aws/eventStore.js';
 import { ServiceStore } from '../../aws/serviceStore.js';
 import { TokenStore } from '../../aws/tokenStore.js';
 import type { TaskRecord } from '../../core/types.js';
@@ -32,6 +33,7 @@ describe('worker: a stop wins over planned restarts, reschedules and drains', {
       tokens: new TokenStore(h.clients.ddb, h.config),
       services: new ServiceStore(h.clients.ddb, h.config),
       placementSigner: async () => TEST_SIGNER,
+      events: new EventStore(h.clients.ddb, h.config),
     };
   });
   after(async () => {

@@ -73,9 +73,13 @@ export async function reconcileLocal(ctx: WorkerContext): Promise<LocalReconcile
   const report = emptyReport();
   // Records first, containers second: a container made after the records were read is
   // listed anyway, so no task is ever judged to have lost a container it just got.
-  const assigned = (
-    await ctx.tasks.listByState(['SCHEDULED', 'STARTING', 'RUNNING', 'STOPPING'])
-  ).filter((task) => task.workerId === ctx.workerId);
+  // This worker's tasks only (the (worker, state) index), whatever the cluster holds.
+  const assigned = await ctx.tasks.listByWorker(ctx.workerId, [
+    'SCHEDULED',
+    'STARTING',
+    'RUNNING',
+    'STOPPING',
+  ]);
   const containers = await ctx.runtime.listOwn();
 
   const confirmed = new Map<string, string>();

@@ -36,6 +36,8 @@ export interface WorkerControlPlaneConfig {
   logGroup?: string;
   /** The public key placements are signed with (`ed25519:...`); a pinned key wins over it. */
   controlPlaneKey?: string;
+  /** How long finished tasks are kept (an older control plane sends none: 7 days). */
+  retainFinishedMs?: number;
 }
 
 export interface RegistrationResponse {
@@ -66,6 +68,7 @@ const RegistrationResponseSchema = z.object({
     deadLetterQueueUrl: z.string().min(1).optional(),
     logGroup: z.string().min(1).max(512).optional(),
     controlPlaneKey: z.string().min(1).max(200).optional(),
+    retainFinishedMs: z.number().positive().optional(),
   }),
 });
 

@@ -1,0 +1,40 @@
+// Durations as people write them (`90s`, `10m`, `36h`, `7d`, `2w`) <-> milliseconds, for
+// retention settings (CUBE_RETAIN_FINISHED) and `--since` / `?since=`.
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
+
+/** `10m` -> 600000; a bare number is seconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/** 604800000 -> `7d`, 5400000 -> `90m`: the largest unit that divides it. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+    const size = UNIT_MS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * `?since=` and `--since`: an ISO time, or a duration back from `now`. Undefined when it is
+ * neither.
+ */
+export function parseSince(text: string, now = new Date()): Date | undefined {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return new Date(now.getTime() - ago);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : new Date(at);
+}
