@@ -52,7 +52,7 @@ export class EventsCommand extends CubeCommand {
     if (this.kind !== undefined && !(EVENT_KINDS as readonly string[]).includes(this.kind)) {
       throw new UsageError(`--kind must be one of ${EVENT_KINDS.join(', ')}`);
     }
-    const names = this.json ? new Map<string, string>() : await workerNames(client);
+    let names = this.json ? new Map<string, string>() : await workerNames(client);
     const filters: EventQuery = {
       ...(this.kind ? { kind: this.kind } : {}),
       ...(this.task ? { task: this.task } : {}),
@@ -65,6 +65,10 @@ export class EventsCommand extends CubeCommand {
     if (!this.json) this.print(EVENT_HEADER);
     for (;;) {
       const fresh = (await fetchSince(client, from, filters)).filter((e) => !seen.has(e.id));
+      // A worker that joined since the names were read: read them again.
+      if (!this.json && fresh.some((e) => e.workerId && !names.has(e.workerId))) {
+        names = await workerNames(client);
+      }
       for (const event of fresh) {
         seen.set(event.id, Date.parse(event.at));
         if (this.json && !this.follow) all.push(event);
