@@ -302,7 +302,8 @@ export class ApiClient {
     }
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** One call of the API under /v1 (`path` starts with `/`); the typed methods wrap it. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,

@@ -15,6 +15,19 @@ import { NodesCommand } from './commands/nodes.js';
 import { PsCommand } from './commands/ps.js';
 import { RunCommand } from './commands/run.js';
 import { ScheduleCommand } from './commands/schedule.js';
+import { ApplyCommand } from './commands/services/apply.js';
+import {
+  RolloutHistoryCommand,
+  ServiceInspectCommand,
+  ServicesCommand,
+} from './commands/services/list.js';
+import {
+  EndpointsCommand,
+  RolloutStatusCommand,
+  RolloutUndoCommand,
+  ScaleCommand,
+  ServiceRmCommand,
+} from './commands/services/manage.js';
 import { StopCommand } from './commands/stop.js';
 import { TokenCreateCommand, TokenListCommand, TokenRevokeCommand } from './commands/token.js';
 import { UpCommand } from './commands/up.js';
@@ -52,6 +65,15 @@ export function buildCli(): Cli {
     NodeRemoveCommand,
     EventsCommand,
     ScheduleCommand,
+    ApplyCommand,
+    ServicesCommand,
+    ServiceInspectCommand,
+    ServiceRmCommand,
+    ScaleCommand,
+    RolloutStatusCommand,
+    RolloutUndoCommand,
+    RolloutHistoryCommand,
+    EndpointsCommand,
     TokenCreateCommand,
     TokenListCommand,
     TokenRevokeCommand,
@@ -77,6 +99,12 @@ const TOP_LEVEL = [
   'node',
   'events',
   'schedule',
+  'apply',
+  'services',
+  'service',
+  'scale',
+  'rollout',
+  'endpoints',
   'token',
   'tokens',
   'worker',
