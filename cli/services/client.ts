@@ -3,8 +3,8 @@ import type { ApiClient } from '../apiClient.js';
 import type {
   ApplyDryRun,
   ApplyResult,
+  PortEndpoints,
   RevisionInfo,
-  ServiceEndpoint,
   ServiceEvent,
   ServiceSummary,
   ServiceView,
@@ -53,8 +53,8 @@ export class ServicesApi {
       .revisions;
   }
 
-  async endpoints(name: string): Promise<ServiceEndpoint[]> {
-    return (await this.api.request<{ endpoints: ServiceEndpoint[] }>('GET', at(name, '/endpoints')))
-      .endpoints;
+  async endpoints(name: string): Promise<PortEndpoints[]> {
+    return (await this.api.request<{ ports: PortEndpoints[] }>('GET', at(name, '/endpoints')))
+      .ports;
   }
 }

@@ -113,10 +113,9 @@ export interface RevisionInfo {
   task: TaskSpec;
 }
 
-export interface ServiceEndpoint {
-  taskId: string;
-  containerPort: number;
+/** The healthy replicas of one container port: `address:hostPort` each. */
+export interface PortEndpoints {
+  container: number;
   protocol: string;
-  address: string;
-  hostPort: number;
+  endpoints: { address: string; taskId: string; workerId: string }[];
 }

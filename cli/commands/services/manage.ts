@@ -135,21 +135,17 @@ export class EndpointsCommand extends ServiceCommand {
   json = Option.Boolean('--json', false, { description: 'Print the endpoints as JSON' });
 
   protected async run(): Promise<number> {
-    const endpoints = await this.services().endpoints(this.name);
+    const ports = await this.services().endpoints(this.name);
     if (this.json) {
-      this.printJson(endpoints);
+      this.printJson(ports);
       return 0;
     }
-    this.context.stdout.write(
-      formatTable(
-        ['TASK', 'PORT', 'ENDPOINT'],
-        endpoints.map((e) => [
-          e.taskId,
-          `${e.containerPort}/${e.protocol}`,
-          `${e.address}:${e.hostPort}`,
-        ]),
-      ),
+    const rows = ports.flatMap((p) =>
+      p.endpoints.length === 0
+        ? [[`${p.container}/${p.protocol}`, '(no healthy replica)', '-']]
+        : p.endpoints.map((e) => [`${p.container}/${p.protocol}`, e.address, e.taskId]),
     );
+    this.context.stdout.write(formatTable(['PORT', 'ENDPOINT', 'TASK'], rows));
     return 0;
   }
 }
