@@ -21,27 +21,37 @@ export function describeRollout(view: ServiceView): string {
   return `${head}${extra} (${rollout.state})`;
 }
 
+/** What is being waited for: a rollout's verdict, or only the replica count (a scale). */
+export type WatchFor = 'rollout' | 'count';
+
+const countSettled = (view: ServiceView) =>
+  view.counts.live === view.replicas &&
+  view.counts.healthy === view.replicas &&
+  view.counts.updated === view.replicas &&
+  view.counts.stopping === 0;
+
 /**
  * Settled: a rollout that failed or was rolled back is over; a complete one is over once the
- * replica count matches too (a scale leaves the rollout complete while replicas come and go).
+ * replica count matches too. Waiting for a count (a scale), an earlier rollback is history:
+ * only a rollout still moving or one that failed matters.
  */
-export function verdictOf(view: ServiceView): Verdict | undefined {
-  const { rollout, counts } = view;
-  if (rollout.state === 'failed') return 'failed';
-  if (rollout.state === 'rolled-back') return 'rolled-back';
-  if (rollout.state !== 'complete') return undefined;
-  const settled =
-    counts.live === view.replicas &&
-    counts.healthy === view.replicas &&
-    counts.updated === view.replicas &&
-    counts.stopping === 0;
-  return settled ? 'complete' : undefined;
+export function verdictOf(view: ServiceView, waitFor: WatchFor = 'rollout'): Verdict | undefined {
+  const { state } = view.rollout;
+  if (state === 'failed') return 'failed';
+  if (state === 'progressing' || state === 'rolling-back' || state === 'deleting') return undefined;
+  if (state === 'rolled-back' && waitFor === 'rollout') return 'rolled-back';
+  return countSettled(view) ? 'complete' : undefined;
 }
 
 export async function watchRollout(
   services: ServicesApi,
   name: string,
-  options: { timeoutMs: number; onUpdate?: (view: ServiceView) => void; untilGone?: boolean },
+  options: {
+    timeoutMs: number;
+    onUpdate?: (view: ServiceView) => void;
+    untilGone?: boolean;
+    waitFor?: WatchFor;
+  },
 ): Promise<WatchResult> {
   const deadline = Date.now() + options.timeoutMs;
   let last: ServiceView | undefined;
@@ -55,7 +65,7 @@ export async function watchRollout(
       throw error;
     }
     options.onUpdate?.(last);
-    const verdict = options.untilGone ? undefined : verdictOf(last);
+    const verdict = options.untilGone ? undefined : verdictOf(last, options.waitFor);
     if (verdict) return { verdict, service: last };
     if (Date.now() >= deadline) return { verdict: 'timed-out', service: last };
     await sleep(500);

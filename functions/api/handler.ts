@@ -23,6 +23,7 @@ import { cordonNode, drainNode, removeNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
 import { dryRunSchedule } from './schedule.js';
+import { serviceEndpointRoutes } from './services/endpoints.js';
 import { serviceRoutes } from './services/routes.js';
 import { getTask, listTasks, stopTask, submitTask, TaskIdParams, TaskListQuery } from './tasks.js';
 import { createToken, listTokens, revokeToken, TokenCreateInput, TokenIdParams } from './tokens.js';
@@ -225,6 +226,7 @@ export const apiRoutes: ApiRoute[] = [
     handler: revokeToken,
   },
   ...serviceRoutes,
+  ...serviceEndpointRoutes,
   openApiRoute(() => apiRoutes),
 ];
 

@@ -82,6 +82,17 @@ describe('rollout verdicts', () => {
     assert.equal(verdictOf(at('rolled-back')), 'rolled-back');
   });
 
+  it('waiting for a count (a scale), an earlier rollback is history', () => {
+    const rolledBack = (counts: Partial<ServiceView['counts']> = {}) =>
+      view({ rollout: { ...view().rollout, state: 'rolled-back' } }, counts);
+    assert.equal(verdictOf(rolledBack(), 'count'), 'complete');
+    assert.equal(verdictOf(rolledBack({ live: 4 }), 'count'), undefined);
+    assert.equal(
+      verdictOf(view({ rollout: { ...view().rollout, state: 'failed' } }), 'count'),
+      'failed',
+    );
+  });
+
   it('describes progress in one line', () => {
     assert.equal(
       describeRollout(view({}, { updated: 1, healthy: 2, stopping: 1 })),

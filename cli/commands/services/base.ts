@@ -3,7 +3,12 @@
 import { CubeCommand } from '../../baseCommand.js';
 import { createProgress } from '../../progress.js';
 import { ServicesApi } from '../../services/client.js';
-import { describeRollout, type WatchResult, watchRollout } from '../../services/rolloutWatch.js';
+import {
+  describeRollout,
+  type WatchFor,
+  type WatchResult,
+  watchRollout,
+} from '../../services/rolloutWatch.js';
 import { parseTimeout } from '../../wait.js';
 
 export abstract class ServiceCommand extends CubeCommand {
@@ -17,12 +22,14 @@ export abstract class ServiceCommand extends CubeCommand {
     name: string,
     timeout: string | undefined,
     json: boolean,
+    waitFor: WatchFor = 'rollout',
   ): Promise<number> {
     const progress = createProgress(this.progressStream, `service ${name}: waiting`);
     let result: WatchResult;
     try {
       result = await watchRollout(services, name, {
         timeoutMs: parseTimeout(timeout, 900),
+        waitFor,
         onUpdate: (view) => progress.update(`service ${name}: ${describeRollout(view)}`),
       });
     } finally {

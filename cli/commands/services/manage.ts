@@ -36,7 +36,7 @@ export class ScaleCommand extends ServiceCommand {
       else this.print(`service ${this.name}: scaling to ${view.replicas} replicas`);
       return 0;
     }
-    return this.follow(services, this.name, this.timeout, this.json);
+    return this.follow(services, this.name, this.timeout, this.json, 'count');
   }
 }
 
