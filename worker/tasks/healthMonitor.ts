@@ -8,6 +8,7 @@ import type { HealthCheckSpec, HealthStatus, TaskHealth, TaskRecord } from '../.
 import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { probe } from '../engine/healthChecks.js';
 import { sleep } from '../timing.js';
+import { nudgeService } from './serviceNudge.js';
 import { recordEnd } from './taskExit.js';
 import {
   type HealthProbes,
@@ -124,6 +125,7 @@ async function writeHealth(
     if (!ownsAttempt(ctx, task, attempt) || task.state !== 'RUNNING') return false;
     try {
       await ctx.tasks.noteHealth(task, health);
+      if (health.status === 'healthy') nudgeService(ctx, task);
       ctx.log(`task ${taskId} attempt ${attempt}: ${health.status}`);
       return true;
     } catch (error) {

@@ -13,6 +13,7 @@ import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { dockerErrorMessage, ImageUnavailableError } from '../engine/dockerRuntime.js';
 import { admissionProblem } from './admission.js';
 import { confirmRunning } from './confirmedRunning.js';
+import { nudgeService } from './serviceNudge.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
 import {
@@ -176,6 +177,7 @@ async function markRunning(
       });
       ctx.health.ensure(running, containerId);
       confirmRunning(ctx, task.id, task.attempt, containerId);
+      nudgeService(ctx, running);
       ctx.log(`task ${task.id} attempt ${task.attempt}: RUNNING in ${containerId.slice(0, 12)}`);
       return 'running';
     } catch (error) {

@@ -13,6 +13,7 @@ import type { ReceivedWorkerMessage } from '../../core/messages.js';
 import type { TaskRecord } from '../../core/types.js';
 import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { forgetRunning } from './confirmedRunning.js';
+import { nudgeService } from './serviceNudge.js';
 import {
   carriedOrRead,
   MAX_CONFLICT_RETRIES,
@@ -66,12 +67,13 @@ export async function stopTaskLocked(ctx: WorkerContext, task: TaskRecord): Prom
       continue;
     }
     try {
-      await ctx.tasks.transition(current, {
+      const stopped = await ctx.tasks.transition(current, {
         to: 'STOPPED',
         by: ctx.by,
         reason: current.reason ?? 'stopped',
         ...(exitCode !== undefined ? { patch: { exitCode } } : {}),
       });
+      nudgeService(ctx, stopped);
       ctx.log(`task ${task.id} attempt ${attempt}: STOPPED`);
       return 'stopped';
     } catch (error) {
