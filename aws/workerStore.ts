@@ -19,10 +19,16 @@ import type { CapacityChange } from '../core/taskStateMachine.js';
 import type {
   EngineHealth,
   Resources,
+  WorkerInstance,
   WorkerMetrics,
   WorkerRecord,
   WorkerState,
 } from '../core/types.js';
+import {
+  type InstanceClaim,
+  instanceConflict,
+  WorkerDisplacedError,
+} from '../core/workerInstance.js';
 import type { ControlPlaneConfig } from './config.js';
 
 /** A DOWN worker's TTL comes this long after the reconciler's removal is due. */
@@ -54,6 +60,9 @@ interface WorkerItem {
   queueCaughtUpAt?: string;
   metrics?: WorkerMetrics;
   engine?: EngineHealth;
+  instance?: WorkerInstance;
+  /** The registered instance's nonce: its heartbeats are conditional on it. Never listed. */
+  instanceNonce?: string;
   version?: string;
   address?: string;
   downAt?: string;
@@ -87,6 +96,7 @@ export function toWorkerRecord(item: WorkerItem): WorkerRecord {
     ...(item.queueCaughtUpAt ? { queueCaughtUpAt: item.queueCaughtUpAt } : {}),
     ...(item.metrics ? { metrics: item.metrics } : {}),
     ...(item.engine ? { engine: item.engine } : {}),
+    ...(item.instance ? { instance: item.instance } : {}),
     ...(item.version ? { version: item.version } : {}),
     ...(item.downAt ? { downAt: item.downAt } : {}),
     ...(item.purgeAt ? { purgeAt: item.purgeAt } : {}),
@@ -148,10 +158,16 @@ export interface Registration {
   queueUrl: string;
   version?: string;
   address?: string;
+  /** The daemon instance registering; refused while another holds the name and is alive. */
+  instance?: InstanceClaim;
+  /** The control plane's heartbeat TTL (a holder silent longer is taken over). */
+  heartbeatTtlMs?: number;
 }
 
 /** What a heartbeat may carry beside its metrics. */
 export interface HeartbeatExtra {
+  /** The nonce this daemon registered with: the beat is refused if another has since. */
+  instanceNonce?: string;
   /** The engine's answer to this beat's ping (the scheduler skips a worker whose did not come). */
   engine?: EngineHealth;
 }
@@ -165,10 +181,35 @@ export class WorkerStore {
   ) {}
 
   async get(id: string): Promise<WorkerRecord | undefined> {
+    const item = await this.getItem(id);
+    return item ? toWorkerRecord(item) : undefined;
+  }
+
+  private async getItem(id: string): Promise<WorkerItem | undefined> {
     const out = await this.ddb.send(
       new GetCommand({ TableName: this.config.workersTable, Key: { id }, ConsistentRead: true }),
     );
-    return out.Item ? toWorkerRecord(out.Item as WorkerItem) : undefined;
+    return out.Item as WorkerItem | undefined;
+  }
+
+  /**
+   * A daemon shutting down gives up its name, so its successor (a restart) registers at once
+   * instead of waiting out its TTL. Only while the name is still its own.
+   */
+  async release(id: string, instanceNonce: string): Promise<void> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.workersTable,
+          Key: { id },
+          UpdateExpression: 'REMOVE instanceNonce',
+          ConditionExpression: 'instanceNonce = :nonce',
+          ExpressionAttributeValues: { ':nonce': instanceNonce },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
   }
 
   async require(id: string): Promise<WorkerRecord> {
@@ -201,7 +242,19 @@ export class WorkerStore {
   async register(reg: Registration, now = new Date()): Promise<WorkerRecord> {
     const at = now.toISOString();
     for (let tries = 0; tries < 5; tries++) {
-      const existing = await this.get(reg.id);
+      const raw = await this.getItem(reg.id);
+      const existing = raw ? toWorkerRecord(raw) : undefined;
+      const refusal = instanceConflict(
+        existing && {
+          ...existing,
+          ...(raw?.instanceNonce ? { instanceNonce: raw.instanceNonce } : {}),
+        },
+        reg.instance,
+        now,
+        reg.heartbeatTtlMs ?? 0,
+      );
+      if (refusal) throw refusal;
+      const sameInstance = reg.instance && raw?.instanceNonce === reg.instance.nonce;
       const alloc = existing?.allocated ?? { cpuMillis: 0, memoryBytes: 0, diskBytes: 0, tasks: 0 };
       const item: WorkerItem = {
         id: reg.id,
@@ -226,15 +279,29 @@ export class WorkerStore {
         heartbeatAt: at,
         ...(reg.version ? { version: reg.version } : {}),
         ...(reg.address ? { address: reg.address } : {}),
+        ...(reg.instance
+          ? {
+              instanceNonce: reg.instance.nonce,
+              instance: {
+                hostname: reg.instance.hostname,
+                pid: reg.instance.pid,
+                registeredAt: (sameInstance && raw?.instance?.registeredAt) || at,
+              },
+            }
+          : {}),
       };
+      // Optimistic on the allocation and the instance we read: a concurrent reservation is
+      // not lost, and of two instances registering at once the second reads the first.
+      const seenNonce = raw?.instanceNonce
+        ? 'instanceNonce = :nonce'
+        : 'attribute_not_exists(instanceNonce)';
       try {
         await this.ddb.send(
           new PutCommand({
             TableName: this.config.workersTable,
             Item: item,
-            // Optimistic on the allocation we read, so a concurrent reservation is not lost.
             ConditionExpression: existing
-              ? 'allocCpuMillis = :c AND allocMemoryBytes = :m AND allocDiskBytes = :d AND allocTasks = :t'
+              ? `allocCpuMillis = :c AND allocMemoryBytes = :m AND allocDiskBytes = :d AND allocTasks = :t AND ${seenNonce}`
               : 'attribute_not_exists(id)',
             ...(existing
               ? {
@@ -243,6 +310,7 @@ export class WorkerStore {
                     ':m': alloc.memoryBytes,
                     ':d': alloc.diskBytes,
                     ':t': alloc.tasks,
+                    ...(raw?.instanceNonce ? { ':nonce': raw.instanceNonce } : {}),
                   },
                 }
               : {}),
@@ -270,6 +338,7 @@ export class WorkerStore {
   ): Promise<void> {
     const set = ['heartbeatAt = :at', '#metrics = :metrics'];
     if (extra.engine) set.push('engine = :engine');
+    const nonce = extra.instanceNonce ? ' AND instanceNonce = :nonce' : '';
     const remove: string[] = [];
     if (intervalMs === undefined) remove.push('heartbeatIntervalMs');
     else set.push('heartbeatIntervalMs = :interval');
@@ -281,7 +350,7 @@ export class WorkerStore {
           TableName: this.config.workersTable,
           Key: { id },
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(id) AND #state = :ready',
+          ConditionExpression: `attribute_exists(id) AND #state = :ready${nonce}`,
           ExpressionAttributeNames: { '#state': 'state', '#metrics': 'metrics' },
           ExpressionAttributeValues: {
             ':at': now.toISOString(),
@@ -292,11 +361,16 @@ export class WorkerStore {
               ? {}
               : { ':caughtUp': queueCaughtUpAt.toISOString() }),
             ...(extra.engine ? { ':engine': extra.engine } : {}),
+            ...(extra.instanceNonce ? { ':nonce': extra.instanceNonce } : {}),
           },
         }),
       );
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') {
+        const holder = extra.instanceNonce ? await this.getItem(id) : undefined;
+        if (holder?.instanceNonce && holder.instanceNonce !== extra.instanceNonce) {
+          throw new WorkerDisplacedError(holder.name, holder.instance);
+        }
         throw new ConflictError(`worker ${id} is not registered as READY; register again`);
       }
       throw error;

@@ -235,6 +235,13 @@ export interface EngineHealth {
   error?: string;
 }
 
+/** The daemon instance that holds a worker's name (core/workerInstance.ts). */
+export interface WorkerInstance {
+  hostname: string;
+  pid: number;
+  registeredAt: string;
+}
+
 export interface WorkerRecord {
   id: string;
   name: string;
@@ -260,6 +267,8 @@ export interface WorkerRecord {
   metrics?: WorkerMetrics;
   /** Declared with each heartbeat; absent from older workers (then taken as answering). */
   engine?: EngineHealth;
+  /** The daemon instance registered under this name (absent for older daemons). */
+  instance?: WorkerInstance;
   version?: string;
   /** When the reconciler marked it DOWN; it is removed with its queue after the retention. */
   downAt?: string;

@@ -68,6 +68,8 @@ export interface WorkerAgentOptions {
   sampler?: Pick<HostMetricsSampler, 'sample'>;
   clients?: AwsClients;
   log?: (line: string) => void;
+  /** The nonce the daemon registered with: heartbeats are conditional on it. */
+  instanceNonce?: string;
   /** Called when a heartbeat is refused (worker DOWN or gone): register again. */
   reregister?: () => Promise<void>;
   heartbeatIntervalMs?: number;
@@ -102,6 +104,8 @@ export interface WorkerAgent {
   readonly logShipping: LogShipping | undefined;
   /** Settles once the agent has stopped. */
   readonly done: Promise<void>;
+  /** Why it stopped on its own: another daemon registered under its name. */
+  readonly displaced: Error | undefined;
 }
 
 /** Waits for `work`, but no longer than `ms` (and leaves no timer behind). */
@@ -181,6 +185,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
   // Every container start, adoption, end and removal goes through the shipping (one place).
   const runtime = logShipping ? new ShippingRuntime(engine, logShipping) : engine;
   const controller = new AbortController();
+  let displaced: Error | undefined;
   const { signal } = controller;
   const background = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>, what: string) => {
@@ -267,6 +272,12 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     // records may have changed meanwhile (tasks taken away, stops requested).
     onRecovered: () => resync('reconcile after the control plane came back'),
     ...(options.reregister ? { reregister: options.reregister } : {}),
+    ...(options.instanceNonce ? { instanceNonce: options.instanceNonce } : {}),
+    // Another daemon holds the name now: stop taking work from the queue it shares.
+    onDisplaced: (error) => {
+      displaced = error;
+      controller.abort();
+    },
   });
 
   // Events first, so no exit happens unseen between the first reconcile and the stream.
@@ -373,6 +384,15 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     await raceTimeout(settled, SHUTDOWN_GRACE_MS);
     // Last: the handling above may still have settled containers' output.
     await logShipping?.stop();
+    // Give the name up, so a successor (a restart) registers without waiting out the TTL.
+    if (options.instanceNonce && !displaced) {
+      await raceTimeout(
+        workers.release(workerId, options.instanceNonce).catch((error: Error) => {
+          log(`giving up the worker's name failed: ${error.message}`);
+        }),
+        5_000,
+      );
+    }
   })();
 
   return {
@@ -385,5 +405,8 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       await done;
     },
     done,
+    get displaced() {
+      return displaced;
+    },
   };
 }

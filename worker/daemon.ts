@@ -1,6 +1,8 @@
 // `cube worker`: detect capacity, register over HTTPS, then run the worker agent until the
 // signal aborts. Shutting down leaves containers running: a restarted worker (same name,
 // same id) adopts them.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import type { Resources } from '../core/types.js';
 import { startWorkerAgent } from './agent.js';
@@ -52,9 +54,15 @@ export function chooseControlPlaneKey(
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
   const docker = options.docker ?? new Docker();
-  const capacity = await detectCapacity(options.capacity, docker);
+  const capacity = await detectCapacity(options.capacity, docker, log);
   const address = options.address ?? (await detectAdvertiseAddress());
-  const body = registrationBody(options.name, options.labels, capacity, undefined, address);
+  // This daemon instance: its heartbeats are conditional on the nonce, and a second daemon
+  // given the same name is refused while this one lives (core/workerInstance.ts).
+  const instance = { nonce: randomUUID(), hostname: hostname(), pid: process.pid };
+  const body = {
+    ...registrationBody(options.name, options.labels, capacity, undefined, address),
+    instance,
+  };
   const register = () => registerWorker(options.apiUrl, options.token, body, { signal, log });
 
   let registration: Awaited<ReturnType<typeof register>>;
@@ -79,6 +87,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     controlPlaneKey: chooseControlPlaneKey(options.controlPlaneKey, config.controlPlaneKey, log),
     docker,
     log,
+    instanceNonce: instance.nonce,
     reregister: async () => {
       const again = await register();
       log(`worker ${again.worker.id} registered again`);
@@ -94,5 +103,6 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
   if (signal.aborted) await agent.stop();
   else signal.addEventListener('abort', () => void agent.stop(), { once: true });
   await agent.done;
+  if (agent.displaced) throw agent.displaced;
   log(`worker ${worker.id} stopped; its containers keep running`);
 }

@@ -150,6 +150,8 @@ export const apiRoutes: ApiRoute[] = [
     scopes: ['worker'],
     body: { name: 'WorkerRegistration', schema: WorkerRegistrationInput },
     responses: { 201: '{ worker, queueUrl, config }' },
+    // Another live daemon holds the name (WORKER_NAME_TAKEN, with Retry-After).
+    errors: [409],
     handler: registerWorker,
   },
   {

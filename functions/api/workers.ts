@@ -4,8 +4,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { awsClients } from '../../aws/clients.js';
 import { listWorkerPage } from '../../aws/workerPages.js';
+import type { Registration, WorkerStore } from '../../aws/workerStore.js';
 import { advertiseAddressProblem } from '../../core/endpoints.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
+import { WorkerNameTakenError } from '../../core/workerInstance.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
@@ -29,6 +31,18 @@ export const WorkerRegistrationInput = z.strictObject({
     .default({}),
   capacity: z.strictObject({ cpuMillis: count, memoryBytes: count, diskBytes: count }),
   version: z.string().max(64).optional(),
+  /** The daemon instance (core/workerInstance.ts); absent from older daemons. */
+  instance: z
+    .strictObject({
+      nonce: z.string().regex(/^[A-Za-z0-9-]{16,64}$/, 'must be 16-64 letters, digits or -'),
+      hostname: z.string().min(1).max(253),
+      pid: z
+        .number()
+        .int()
+        .positive()
+        .max(2 ** 31),
+    })
+    .optional(),
   address: z
     .string()
     .max(253)
@@ -69,7 +83,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
   }
   const id = workerIdFor(config.prefix, input.name);
   const queueUrl = await queues.ensureWorkerQueue(id);
-  const worker = await workers.register({
+  const worker = await registerOrRefuse(workers, {
     id,
     name: input.name,
     labels: input.labels,
@@ -77,6 +91,8 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
     queueUrl,
     ...(input.version ? { version: input.version } : {}),
     ...(input.address ? { address: input.address } : {}),
+    ...(input.instance ? { instance: input.instance } : {}),
+    heartbeatTtlMs: config.heartbeatTtlMs,
   });
   await noteWorkerEvent(
     getDeps(),
@@ -109,6 +125,18 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       controlPlaneKey: (await placementSigner()).publicKey,
     },
   });
+}
+
+/** A second live daemon under one name: 409, with when the holder would count as gone. */
+async function registerOrRefuse(workers: WorkerStore, registration: Registration) {
+  try {
+    return await workers.register(registration);
+  } catch (error) {
+    if (!(error instanceof WorkerNameTakenError)) throw error;
+    throw new HttpError(409, 'WORKER_NAME_TAKEN', error.message, {
+      'retry-after': String(Math.ceil(error.retryAfterMs / 1000)),
+    });
+  }
 }
 
 export const NodeListQuery = PageQuery;

@@ -84,7 +84,7 @@ describe('worker daemon', { timeout: 90_000 }, () => {
         token: TOKEN,
         name,
         labels: { zone: 'a' },
-        capacity: { cpuMillis: 3000, memoryBytes: 2 * 1024 ** 3 },
+        capacity: { cpuMillis: 1000, memoryBytes: 2 * 1024 ** 3 },
         docker,
         heartbeatIntervalMs: 300,
         log: (line) => {
@@ -101,7 +101,7 @@ describe('worker daemon', { timeout: 90_000 }, () => {
         'a heartbeat with metrics',
       );
       assert.equal(registrations[0]?.name, name);
-      assert.equal(worker!.capacity.cpuMillis, 3000);
+      assert.equal(worker!.capacity.cpuMillis, 1000);
       assert.equal(worker!.capacity.memoryBytes, 2 * 1024 ** 3);
       assert.ok(worker!.capacity.diskBytes > 0, 'disk detected');
       assert.deepEqual(worker!.labels, { zone: 'a' });

@@ -10,6 +10,7 @@ import { mem } from 'systeminformation/lib/memory.js';
 import type { WorkerStore } from '../../aws/workerStore.js';
 import { ConflictError } from '../../core/errors.js';
 import type { EngineHealth, WorkerMetrics } from '../../core/types.js';
+import { WorkerDisplacedError } from '../../core/workerInstance.js';
 import { CpuUsage } from '../host/cpuUsage.js';
 import { type FilesystemSize, filesystemOf } from '../host/hostCapacity.js';
 import { backoffDelay, sleep, withTimeout } from '../timing.js';
@@ -130,6 +131,10 @@ export interface HeartbeatOptions {
   engineHealth?: () => EngineHealth;
   /** When the worker last found its queue empty (core/runResend.ts), if it has yet. */
   queueCaughtUpAt?: () => Date | undefined;
+  /** The nonce this daemon registered with (core/workerInstance.ts). */
+  instanceNonce?: string;
+  /** Another daemon registered under this worker's name: this one must stop taking work. */
+  onDisplaced?: (error: WorkerDisplacedError) => void;
   /** Registers the worker again after the control plane refused a heartbeat. */
   reregister?: () => Promise<void>;
   /** Called when a beat gets through after failures (the control plane is back). */
@@ -227,10 +232,18 @@ export async function beat(
       new Date(),
       interval + delivery,
       options.queueCaughtUpAt?.(),
-      options.engineHealth ? { engine: options.engineHealth() } : {},
+      {
+        ...(options.engineHealth ? { engine: options.engineHealth() } : {}),
+        ...(options.instanceNonce ? { instanceNonce: options.instanceNonce } : {}),
+      },
     );
     return interval;
   } catch (error) {
+    if (error instanceof WorkerDisplacedError) {
+      log(`heartbeat refused: ${error.message}`);
+      options.onDisplaced?.(error);
+      return false;
+    }
     if (!(error instanceof ConflictError)) {
       log(`heartbeat failed: ${(error as Error).message}`);
       return false;

@@ -16,6 +16,7 @@ export interface PostResponse {
   ok: boolean;
   status: number;
   text(): Promise<string>;
+  headers?: { get(name: string): string | null };
 }
 
 export type HttpPost = (url: string, init: PostInit) => Promise<PostResponse>;
@@ -39,7 +40,13 @@ export const httpPost: HttpPost = (url, init) =>
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ ok: status >= 200 && status < 300, status, text: async () => text });
+          const headers = {
+            get: (name: string) => {
+              const value = res.headers[name.toLowerCase()];
+              return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+            },
+          };
+          resolve({ ok: status >= 200 && status < 300, status, text: async () => text, headers });
         });
       },
     );

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { RestartSettings } from '../../core/restartPolicy.js';
 import type { Resources, WorkerRecord } from '../../core/types.js';
+import type { InstanceClaim } from '../../core/workerInstance.js';
 import { backoffDelay, sleep } from '../timing.js';
 import { type HttpPost, httpPost } from './httpPost.js';
 import { WORKER_VERSION } from './version.js';
@@ -15,6 +16,8 @@ export interface RegistrationBody {
   version: string;
   /** Where its tasks' published ports are reached (`--advertise-addr`). */
   address?: string;
+  /** This daemon instance: one name, one live daemon (core/workerInstance.ts). */
+  instance?: InstanceClaim;
 }
 
 /** The part of the control plane's configuration a worker needs. */
@@ -118,6 +121,7 @@ export async function registerWorker(
   const log = options.log ?? (() => {});
   const doFetch = options.fetch ?? httpPost;
   const url = registrationUrl(apiUrl);
+  let waitedForHolder = false;
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     let problem: string;
@@ -130,6 +134,19 @@ export async function registerWorker(
       });
       const text = await response.text();
       if (response.ok) return parseRegistrationResponse(text);
+      // Another live daemon holds the name. It may be this host's previous daemon, killed
+      // without a word: wait once until it would count as gone, then ask again.
+      if (response.status === 409 && errorCode(text) === 'WORKER_NAME_TAKEN' && !waitedForHolder) {
+        waitedForHolder = true;
+        const retryAfter = Number(response.headers?.get('retry-after')) || 0;
+        const waitMs = Math.min(MAX_HOLDER_WAIT_MS, retryAfter * 1000 + 1_000);
+        log(
+          `${errorDetail(text)}; waiting ${(waitMs / 1000).toFixed(0)} s in case it is a ` +
+            'previous daemon of this worker that died',
+        );
+        await sleep(waitMs, options.signal);
+        continue;
+      }
       // Throttling and server errors pass; any other answer is final.
       if (response.status !== 429 && response.status < 500) {
         throw new RegistrationRejectedError(response.status, errorDetail(text));
@@ -156,10 +173,24 @@ export function parseRegistrationResponse(text: string): RegistrationResponse {
   return parsed as unknown as RegistrationResponse;
 }
 
+/** The longest a daemon waits for a name's holder to go silent (an idle one's TTL is 150 s). */
+const MAX_HOLDER_WAIT_MS = 180_000;
+
+function errorCode(text: string): string | undefined {
+  try {
+    const json = JSON.parse(text) as { error?: unknown };
+    return typeof json.error === 'string' ? json.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function errorDetail(text: string): string {
   try {
     const json = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    if (typeof json.error === 'string') return json.error;
+    if (typeof json.error === 'string') {
+      return typeof json.message === 'string' ? json.message : json.error;
+    }
     return json.error?.message ?? json.message ?? text.slice(0, 200);
   } catch {
     return text.slice(0, 200) || 'no details';

@@ -34,12 +34,36 @@ export async function dockerDataRoot(docker?: Docker): Promise<string> {
   }
 }
 
+/**
+ * What the worker offers: the host's, or less where the operator says so. More than the host
+ * has is clamped to it, with a warning: a worker declaring 64 cores on a 2-core host would be
+ * handed 32 times the work it can run.
+ */
 export async function detectCapacity(
   override: Partial<Resources> = {},
   docker?: Docker,
+  log: (line: string) => void = () => {},
 ): Promise<Resources> {
-  const cpuMillis = override.cpuMillis ?? (await cpu()).cores * 1000;
-  const memoryBytes = override.memoryBytes ?? (await mem()).total;
+  const hostCpu = (await cpu()).cores * 1000;
+  const hostMemory = (await mem()).total;
+  const bounded = (what: string, asked: number | undefined, has: number, shown: string) => {
+    if (asked === undefined) return has;
+    if (asked <= has || has <= 0) return asked;
+    log(`${what} is more than this host has (${shown}): offering ${shown}`);
+    return has;
+  };
+  const cpuMillis = bounded(
+    `--cpu ${(override.cpuMillis ?? 0) / 1000}`,
+    override.cpuMillis,
+    hostCpu,
+    `${hostCpu / 1000} cores`,
+  );
+  const memoryBytes = bounded(
+    `--memory of ${override.memoryBytes} bytes`,
+    override.memoryBytes,
+    hostMemory,
+    `${hostMemory} bytes of memory`,
+  );
   let diskBytes = override.diskBytes;
   if (diskBytes === undefined) {
     const root = await dockerDataRoot(docker);
