@@ -29,6 +29,7 @@ export interface RunFlags {
   healthStartPeriod?: string;
   stopSignal?: string;
   stopTimeout?: string;
+  stopAfterDisconnect?: string;
   maxReschedules?: string;
   /** False (`--no-logs`): the output is not shipped to the log group. */
   logs?: boolean;
@@ -73,6 +74,9 @@ export function buildTaskRequest(
   if (flags.stopSignal !== undefined) body.stopSignal = parseSignal(flags.stopSignal);
   if (flags.stopTimeout !== undefined) {
     body.stopTimeout = parseSeconds('--stop-timeout', flags.stopTimeout);
+  }
+  if (flags.stopAfterDisconnect !== undefined) {
+    body.stopAfterDisconnect = parseSeconds('--stop-after-disconnect', flags.stopAfterDisconnect);
   }
   if (flags.maxReschedules !== undefined) {
     body.maxReschedules = parseCount('--max-reschedules', flags.maxReschedules, 0);

@@ -237,6 +237,14 @@ export const TaskSpecInput = z.strictObject({
     .optional(),
   // Docker's StopTimeout is whole seconds.
   stopTimeout: z.number().int('must be whole seconds').min(0).max(3600).optional(),
+  // Fencing (docs/FAILURES.md): a worker cut off from the control plane this long stops the
+  // task. At least 10 s: a busy worker's beats are 2 s apart, and a slow one must not trip it.
+  stopAfterDisconnect: z
+    .number()
+    .int('must be whole seconds')
+    .min(10, 'must be at least 10 seconds')
+    .max(86_400, 'must be at most 86400 seconds (a day)')
+    .optional(),
   maxReschedules: z.number().int().min(0).max(1000).optional(),
   user: z.string().max(65).regex(USER, 'must be a user like nobody, 1000 or 1000:1000').optional(),
   readOnlyRootfs: z.boolean().optional(),
@@ -346,6 +354,9 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
       : {}),
     stopSignal: spec.stopSignal ?? TASK_DEFAULTS.stopSignal,
     stopTimeoutSeconds: spec.stopTimeout ?? TASK_DEFAULTS.stopTimeoutSeconds,
+    ...(spec.stopAfterDisconnect !== undefined
+      ? { stopAfterDisconnectSeconds: spec.stopAfterDisconnect }
+      : {}),
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
     ...(capDrop.length > 0 ? { capDrop } : {}),

@@ -116,6 +116,12 @@ export interface TaskSpec {
   /** Signal sent first on stop; SIGKILL follows after stopTimeoutSeconds. */
   stopSignal: string;
   stopTimeoutSeconds: number;
+  /**
+   * Fencing: the worker stops the task once it has not reached the control plane this long,
+   * so after the bound at most one copy runs. Absent: the task runs at least once (a cut-off
+   * worker keeps it running while it is placed elsewhere).
+   */
+  stopAfterDisconnectSeconds?: number;
   /** Container user, `name|uid[:group|gid]`; absent means the image's own. */
   user?: string;
   /** Mount the container's root filesystem read-only. */

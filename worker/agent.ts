@@ -12,6 +12,7 @@ import type { ReceivedWorkerMessage, ScheduleMessage } from '../core/messages.js
 import { parsePlacementKey } from '../core/placementSignature.js';
 import { RESTART_DEFAULTS } from '../core/restartPolicy.js';
 import { EngineWatch } from './control/engineWatch.js';
+import { DisconnectFence } from './control/fencing.js';
 import { HeartbeatWaker, HostMetricsSampler, runHeartbeat } from './control/heartbeat.js';
 import {
   DEFAULT_RECONCILE_INTERVAL_MS,
@@ -250,6 +251,8 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     log,
   });
   const watching = engineWatch.run(signal);
+  const fence = new DisconnectFence(runtime, log);
+  const fencing = fence.run(signal);
   const heartbeat = runHeartbeat({
     workerId,
     workers,
@@ -266,6 +269,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     },
     queueCaughtUpAt: () => queueCaughtUpAt,
     engineHealth: () => engineWatch.current,
+    onContact: () => fence.contact(),
     log,
     signal,
     // Back in touch (after an outage, or registered again after being marked DOWN): the
@@ -377,6 +381,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
       events,
       heartbeat,
       watching,
+      fencing,
       reconcileLoop,
       ...background,
       ...(reconciling ? [reconciling] : []),

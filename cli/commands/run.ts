@@ -86,6 +86,10 @@ export class RunCommand extends CubeCommand {
   stopTimeout = Option.String('--stop-timeout', {
     description: 'Seconds between the stop signal and SIGKILL (default 10)',
   });
+  stopAfterDisconnect = Option.String('--stop-after-disconnect', {
+    description:
+      'Seconds without the control plane after which its worker stops the task (default: never)',
+  });
   logs = Option.Boolean('--logs', true, {
     description: "Ship the output to the log group for 'cube logs' (--no-logs: do not)",
   });
@@ -123,6 +127,7 @@ export class RunCommand extends CubeCommand {
         healthStartPeriod: this.healthStartPeriod,
         stopSignal: this.stopSignal,
         stopTimeout: this.stopTimeout,
+        stopAfterDisconnect: this.stopAfterDisconnect,
         logs: this.logs,
       },
       process.env,

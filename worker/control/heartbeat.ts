@@ -139,6 +139,8 @@ export interface HeartbeatOptions {
   reregister?: () => Promise<void>;
   /** Called when a beat gets through after failures (the control plane is back). */
   onRecovered?: () => void;
+  /** Called after every beat the control plane took (the fence's clock: control/fencing.ts). */
+  onContact?: () => void;
   log: (line: string) => void;
   signal: AbortSignal;
 }
@@ -164,6 +166,7 @@ export async function runHeartbeat(options: HeartbeatOptions): Promise<void> {
         options.log(`heartbeat took ${(took / 1000).toFixed(1)} s (the control plane is slow)`);
       }
     }
+    if (ok) options.onContact?.();
     if (ok && failures > 0) {
       options.log('heartbeat recovered');
       lastFailure = undefined;

@@ -9,6 +9,8 @@ export const LABEL_ATTEMPT = 'cube.attempt';
 export const LABEL_WORKER = 'cube.worker';
 /** `off` on the container of a task with `logs: false`: its output is not shipped. */
 export const LABEL_LOGS = 'cube.logs';
+/** Seconds cut off from the control plane after which the worker stops the container. */
+export const LABEL_STOP_AFTER_DISCONNECT = 'cube.stop-after-disconnect';
 
 /**
  * The engine's own log of every container, bounded (json-file, 3 files of 10 MiB), so a
@@ -58,6 +60,10 @@ export function containerCreateOptions(
       [LABEL_ATTEMPT]: String(task.attempt),
       [LABEL_WORKER]: workerId,
       ...(spec.logs === false ? { [LABEL_LOGS]: 'off' } : {}),
+      // Read by the worker's fence when it loses the control plane (control/fencing.ts).
+      ...(spec.stopAfterDisconnectSeconds !== undefined
+        ? { [LABEL_STOP_AFTER_DISCONNECT]: String(spec.stopAfterDisconnectSeconds) }
+        : {}),
       ...(task.service !== undefined
         ? {
             [LABEL_SERVICE]: task.service,

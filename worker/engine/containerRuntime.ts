@@ -28,6 +28,8 @@ export interface CubeContainer {
   attempt: number;
   /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
   state: string;
+  /** The task's fencing bound, from its label (control/fencing.ts). */
+  stopAfterDisconnectSeconds?: number;
 }
 
 /** How a container ended (or that it has not). */

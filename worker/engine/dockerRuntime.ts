@@ -10,6 +10,7 @@ import {
   containerCreateOptions,
   DEFAULT_STOP_TIMEOUT_SECONDS,
   LABEL_ATTEMPT,
+  LABEL_STOP_AFTER_DISCONNECT,
   LABEL_TASK_ID,
   LABEL_WORKER,
 } from './containerOptions.js';
@@ -313,12 +314,16 @@ export class DockerRuntime implements ContainerRuntime {
       BOUND.read,
       'a container listing',
     );
-    return infos.map((info) => ({
-      id: info.Id,
-      taskId: info.Labels[LABEL_TASK_ID] ?? '',
-      attempt: Number(info.Labels[LABEL_ATTEMPT]),
-      state: info.State,
-    }));
+    return infos.map((info) => {
+      const fence = Number(info.Labels[LABEL_STOP_AFTER_DISCONNECT]);
+      return {
+        id: info.Id,
+        taskId: info.Labels[LABEL_TASK_ID] ?? '',
+        attempt: Number(info.Labels[LABEL_ATTEMPT]),
+        state: info.State,
+        ...(fence > 0 ? { stopAfterDisconnectSeconds: fence } : {}),
+      };
+    });
   }
 
   /** Makes sure the image is local, pulling it if it is not. */
