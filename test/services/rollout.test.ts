@@ -282,6 +282,36 @@ describe('services: failures, scale, races and delete', { timeout: 600_000 }, ()
     await oneContainerEach('web', 5);
   });
 
+  test('the replicas of a lost worker come back on the other worker', async () => {
+    const before = await show('web');
+    const victim = 0;
+    const victimId = cluster.workerIds[victim]!;
+    const held = before.service.replicaTasks.filter(
+      (r) => (r as { workerId?: string }).workerId === victimId,
+    );
+    assert.ok(held.length > 0, 'replicas are spread onto both workers');
+    await cluster.killWorker(victim);
+    const body = await eventually(
+      '3 healthy replicas, none on the lost worker',
+      async () => {
+        const b = await show('web');
+        const onVictim = b.service.replicaTasks.filter(
+          (r) => (r as { workerId?: string }).workerId === victimId,
+        );
+        return b.service.counts.healthy === 3 &&
+          b.service.counts.live === 3 &&
+          onVictim.length === 0
+          ? b
+          : undefined;
+      },
+      120_000,
+    );
+    assert.ok(body.service.replicaTasks.every((r) => r.revision === 5));
+    // What the lost host still ran goes with it; one container per replica remains.
+    await cluster.removeOrphans(victim);
+    await oneContainerEach('web', 5);
+  });
+
   test('delete stops every replica and leaves no container', async () => {
     const deleted = await cluster.api<ServiceBody>('DELETE', '/v1/services/web');
     assert.equal(deleted.status, 202);
@@ -291,10 +321,7 @@ describe('services: failures, scale, races and delete', { timeout: 600_000 }, ()
       return status === 404 ? true : undefined;
     });
     assert.equal((await cluster.containers('web')).length, 0);
-    const all = await cluster.docker.listContainers({
-      all: true,
-      filters: { label: ['cube.service=web'] },
-    });
+    const all = await cluster.containers('web', true);
     assert.equal(all.length, 0, 'no container left, running or not');
     const list = await cluster.api<{ services: unknown[] }>('GET', '/v1/services');
     assert.deepEqual(list.body.services, []);

@@ -23,13 +23,20 @@ export interface ServiceCluster {
   deps: Deps;
   docker: Docker;
   workerIds: string[];
+  /**
+   * The worker's agent ends without touching its containers, as a killed process would: no
+   * more heartbeats, nothing taken from its queue. Its containers are removed afterwards by
+   * `removeOrphans`, as they would go with the host.
+   */
+  killWorker(index: number): Promise<void>;
+  removeOrphans(index: number): Promise<void>;
   api<T = Record<string, unknown>>(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T }>;
-  /** Running containers of a service, as Docker reports them. */
-  containers(service: string): Promise<Docker.ContainerInfo[]>;
+  /** Running (or, with `all`, any) containers of a service on this cluster's workers. */
+  containers(service: string, all?: boolean): Promise<Docker.ContainerInfo[]>;
   stop(): Promise<void>;
 }
 
@@ -107,11 +114,39 @@ export async function startServiceCluster(label: string, workers = 2): Promise<S
     deps,
     docker,
     workerIds,
+    killWorker: async (index) => {
+      await agents[index]!.stop();
+    },
+    removeOrphans: async (index) => {
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_WORKER}=${workerIds[index]}`] },
+      });
+      await Promise.all(
+        left.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
+    },
     api,
-    containers: (service) =>
-      docker.listContainers({
-        filters: { label: [`cube.service=${service}`], status: ['running'] },
-      }),
+    // Only this cluster's workers: other test runs share the engine and may name a service alike.
+    containers: async (service, all = false) =>
+      (
+        await Promise.all(
+          workerIds.map((id) =>
+            docker.listContainers({
+              all,
+              filters: {
+                label: [`cube.service=${service}`, `${LABEL_WORKER}=${id}`],
+                ...(all ? {} : { status: ['running'] }),
+              },
+            }),
+          ),
+        )
+      ).flat(),
     stop: async () => {
       await Promise.all(agents.map((a) => a.stop().catch(() => {})));
       await plane.stop();
