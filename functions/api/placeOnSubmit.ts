@@ -41,6 +41,9 @@ async function tryPlace(
 ): Promise<TaskRecord | undefined> {
   const policy = task.spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
   if (!policyRegistry.has(policy) || policyRegistry.compiled(policy).usesTaskGroups) return;
+  // Loaded before deciding: nothing may await between the decision and the reservation in the
+  // view, or parallel submits decide without each other's reservations (all on one worker).
+  const signer = await deps.placementSigner();
   const snapshot = await workerSnapshot(deps);
   const now = new Date();
   const limit = candidateLimitFor(snapshot.workers.length, policy);
@@ -51,7 +54,7 @@ async function tryPlace(
     ...(limit !== undefined ? { candidateLimit: limit } : {}),
   });
   if (!decision.worker) return;
-  const signature = (await deps.placementSigner()).sign(task, decision.worker.id);
+  const signature = signer.sign(task, decision.worker.id);
   const transition = transitionTask(task, {
     to: 'SCHEDULED',
     by: 'scheduler',

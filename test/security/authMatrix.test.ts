@@ -226,9 +226,11 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
 
   for (const scope of ['read', 'worker', 'submit', 'admin'] as const) {
     test(`${scope === 'admin' ? 'an' : 'a'} ${scope} token gets 403 exactly where its scope is not listed`, async () => {
-      // A service's DELETE last: the other service routes need the service there.
+      // A service's DELETE and a node's removal last: the other routes need them there (the
+      // registered worker never beats, so it may be DOWN by now, and removable).
       const removes = (op: OpenApiOperation) =>
-        op.method === 'DELETE' && op.path.startsWith('/v1/services/');
+        (op.method === 'DELETE' && op.path.startsWith('/v1/services/')) ||
+        op.operationId === 'removeNode';
       for (const op of [...operations.filter((o) => !removes(o)), ...operations.filter(removes)]) {
         const answer = await request(op, tokens[scope], scope);
         const where = `${scope} ${op.method} ${op.path}: ${answer.text}`;
