@@ -2,6 +2,7 @@
 //   npx cdk deploy -c stackName=Cube -c prefix=cube -c removalPolicy=destroy -c logRetentionDays=30
 //   cdklocal deploy -c frontDoor=function-url   (LocalStack's free image: no API Gateway v2)
 //   npx cdk deploy -c skipIndexes=byIdPrefix     (upgrading in steps: docs/RETENTION.md)
+//   npx cdk deploy -c placementKeySecretArn=arn:aws:secretsmanager:...   (a signing key of your own)
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { CubeStack } from './stack.js';
 
@@ -17,5 +18,8 @@ new CubeStack(app, context('stackName') ?? 'Cube', {
   frontDoor: context('frontDoor') === 'function-url' ? 'function-url' : 'http-api',
   ...(context('logRetentionDays') ? { logRetentionDays: Number(context('logRetentionDays')) } : {}),
   skipIndexes: (context('skipIndexes') ?? '').split(',').filter(Boolean),
+  ...(context('placementKeySecretArn')
+    ? { placementKeySecretArn: context('placementKeySecretArn') as string }
+    : {}),
 });
 app.synth();

@@ -18,6 +18,7 @@ export class CubeStack extends Stack {
       frontDoor,
       logRetentionDays,
       skipIndexes,
+      placementKeySecretArn,
       ...stackProps
     } = props;
     super(scope, id, {
@@ -32,6 +33,7 @@ export class CubeStack extends Stack {
       ...(frontDoor ? { frontDoor } : {}),
       ...(logRetentionDays ? { logRetentionDays } : {}),
       ...(skipIndexes ? { skipIndexes } : {}),
+      ...(placementKeySecretArn ? { placementKeySecretArn } : {}),
     });
     this.controlPlane = controlPlane;
 

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PROJECT_ROOT } from '../../cli/local/emulator.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
@@ -67,9 +68,21 @@ describe('cdk deploy into the emulator', { timeout: 600_000 }, () => {
   });
 
   it('bootstraps, deploys and creates the tables and queues', async () => {
+    // moto cannot create a secret from a template: the placement key is brought, as a user
+    // with a key of their own would (-c placementKeySecretArn).
+    const secrets = new SecretsManagerClient({
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      endpoint,
+    });
+    const secret = await secrets.send(
+      new CreateSecretCommand({
+        Name: `${prefix}-placement-key`,
+        SecretString: randomBytes(32).toString('hex'),
+      }),
+    );
     const context = [
       ...['-c', `stackName=${stackName}`, '-c', `prefix=${prefix}`],
-      ...['-c', 'removalPolicy=destroy'],
+      ...['-c', 'removalPolicy=destroy', '-c', `placementKeySecretArn=${secret.ARN}`],
     ];
     await cdk(['synth', '--quiet', '--output', outdir, ...context]);
     await cdk(['bootstrap', '--app', outdir]);
@@ -78,7 +91,11 @@ describe('cdk deploy into the emulator', { timeout: 600_000 }, () => {
 
     const region = process.env.AWS_REGION ?? 'us-east-1';
     const ddb = new DynamoDBClient({ region, endpoint });
-    const names = (await ddb.send(new ListTablesCommand({}))).TableNames ?? [];
+    // Every page: the suite's other tests leave more than one page of tables in the emulator.
+    const names: string[] = [];
+    for await (const page of paginateListTables({ client: ddb }, {})) {
+      names.push(...(page.TableNames ?? []));
+    }
     const table = async (key: string) => {
       const name = names.find((n) => n.startsWith(`${stackName}-ControlPlane${key}Table`));
       assert.ok(name, `a ${key} table among ${names.join(', ')}`);
