@@ -10,6 +10,7 @@ import type Docker from 'dockerode';
 import { cpu } from 'systeminformation/lib/cpu.js';
 import { mem } from 'systeminformation/lib/memory.js';
 import type { Resources } from '../../core/types.js';
+import { ENGINE_DEADLINES_MS, withDeadline } from '../engine/engineDeadline.js';
 
 export interface FilesystemSize {
   totalBytes: number;
@@ -27,7 +28,10 @@ export async function filesystemOf(path: string): Promise<FilesystemSize> {
 export async function dockerDataRoot(docker?: Docker): Promise<string> {
   if (!docker) return '/';
   try {
-    const info = (await docker.info()) as { DockerRootDir?: string };
+    // Bounded: a hung engine must not hold up registration (the disk figure falls back to /).
+    const info = (await withDeadline(docker.info(), ENGINE_DEADLINES_MS.read, 'an info')) as {
+      DockerRootDir?: string;
+    };
     return info.DockerRootDir || '/';
   } catch {
     return '/';
