@@ -14,9 +14,24 @@ bash scripts/build-test-image.sh
 
 cube() { node bin/cube.js "$@"; }
 LOG="$(mktemp -t cube-up.XXXXXX.log)"
-node bin/cube.js up "$@" >"$LOG" 2>&1 &
+# `cube up` in a session of its own: a Ctrl-C reaches this script alone, which stops the
+# demo's task (no container left behind), then the cluster, and exits 130 as an
+# interrupted command does (0 when the cluster stopped by itself).
+setsid node bin/cube.js up "$@" >"$LOG" 2>&1 &
 UP_PID=$!
-trap 'kill -INT $UP_PID 2>/dev/null; wait $UP_PID 2>/dev/null || true' EXIT INT TERM
+ID=""
+stop_all() {
+  trap - EXIT INT TERM
+  if [ -n "$ID" ] && kill -0 "$UP_PID" 2>/dev/null; then
+    echo
+    echo "\$ cube stop --wait $ID"
+    cube stop --wait --timeout 30 "$ID" || true
+  fi
+  kill -INT "$UP_PID" 2>/dev/null || true
+  wait "$UP_PID" 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT TERM
 
 for _ in $(seq 1 120); do
   grep -q "Press Ctrl-C" "$LOG" && break

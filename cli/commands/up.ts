@@ -2,6 +2,9 @@
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { CubeCommand } from '../baseCommand.js';
+import type { LocalCluster } from '../local/cluster.js';
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export class UpCommand extends CubeCommand {
   static override paths = [['up']];
@@ -47,6 +50,24 @@ export class UpCommand extends CubeCommand {
 
   async run(): Promise<number> {
     const log = (line: string) => this.context.stderr.write(`${line}\n`);
+    // Signals are caught from the start: the processes it starts are out of the terminal's
+    // process group, so a Ctrl-C during start-up must still stop them. The first Ctrl-C (or
+    // SIGTERM, SIGHUP) stops everything in order; a second one is most likely the same stop
+    // sent twice (a terminal's and a wrapper script's), so it is only answered; a third kills
+    // what is left at once.
+    let cluster: LocalCluster | undefined;
+    let signals = 0;
+    const stopRequested = new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) return resolve();
+        if (signals === 2) return log(`cube: ${signal}: stopping already; once more to kill`);
+        log(`cube: ${signal} again, killing what is left`);
+        cluster?.kill();
+        process.exit(130);
+      };
+      for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+    });
     const { startLocalCluster, CONTAINER_ALLOWANCES } = await import('../local/cluster.js');
     const allow = (this.allow ?? '')
       .split(',')
@@ -59,7 +80,7 @@ export class UpCommand extends CubeCommand {
         );
       }
     }
-    const cluster = await startLocalCluster({
+    cluster = await startLocalCluster({
       allow: allow as (keyof typeof CONTAINER_ALLOWANCES)[],
       port: this.port,
       workers: this.workers,
@@ -71,15 +92,14 @@ export class UpCommand extends CubeCommand {
       ],
       log,
     });
-    this.context.stdout.write(
-      `Cube is up.\n  API:    ${cluster.apiUrl}\n  Token:  ${cluster.token}\n` +
-        `  AWS:    ${cluster.emulatorEndpoint}\n  Config: ${cluster.configFile}\n` +
-        'Press Ctrl-C to stop.\n',
-    );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    if (signals === 0) {
+      this.context.stdout.write(
+        `Cube is up.\n  API:    ${cluster.apiUrl}\n  Token:  ${cluster.token}\n` +
+          `  AWS:    ${cluster.emulatorEndpoint}\n  Config: ${cluster.configFile}\n` +
+          'Press Ctrl-C to stop.\n',
+      );
+    }
+    await stopRequested;
     log('stopping ...');
     await cluster.stop();
     log('stopped');

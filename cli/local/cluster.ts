@@ -38,7 +38,10 @@ export interface LocalCluster {
   token: string;
   configFile: string;
   emulatorEndpoint: string;
+  /** Stops the workers (SIGTERM, SIGKILL after 10 s), the control plane, then the emulator. */
   stop(): Promise<void>;
+  /** SIGKILL of every process it started, for a user who will not wait for stop(). */
+  kill(): void;
 }
 
 function prefixLines(
@@ -109,6 +112,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       {
         env: workerEnv({ ...process.env, ...controlPlane.env }),
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Out of the terminal's process group: Ctrl-C reaches `cube up` alone, which stops
+        // the workers before the emulator they write to (and signals each of them once).
+        detached: true,
       },
     );
     prefixLines(child.stdout, `[${name}]`, log);
@@ -151,6 +157,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       );
       await controlPlane.stop();
       await emulator?.stop();
+    },
+    kill: () => {
+      for (const child of [...workers, emulator?.process]) {
+        if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
     },
   };
 }

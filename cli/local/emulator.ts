@@ -51,6 +51,8 @@ export async function startEmulator(port = 0): Promise<RunningEmulator> {
   const server = join(PROJECT_ROOT, 'scripts', 'moto_server.py');
   const child = spawn(python, [server, '-H', '127.0.0.1', '-p', String(chosen)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C goes to its starter, which stops it last.
+    detached: true,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
