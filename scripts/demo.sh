@@ -4,9 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm install, not npm ci: npm 11 refuses a lock without every platform's optional packages
-  npm install --no-audit --no-fund
+if ! node scripts/deps-current.mjs; then
+  npm ci --no-audit --no-fund # exactly the lock: a fresh clone stays clean
 fi
 bash scripts/setup-emulator.sh
 bash scripts/ensure-docker.sh

@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "npm dependencies"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm install, not npm ci: npm 11 refuses a lock without every platform's optional packages
-  npm install --no-audit --no-fund # its prepare script builds the worker bundle
+if ! node scripts/deps-current.mjs; then
+  npm ci --no-audit --no-fund # exactly the lock; its prepare script builds the worker bundle
 else
   # What `cube worker` runs: rebuilt here too, so edited sources never leave it stale.
   npm run --silent build:worker
