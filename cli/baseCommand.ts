@@ -4,6 +4,7 @@ import { Command } from 'clipanion';
 import { ApiClient } from './apiClient.js';
 import { type CubeConfig, readConfig } from './config.js';
 import { reportError } from './errors.js';
+import { safeJson, terminalSafe } from './format.js';
 
 export abstract class CubeCommand extends Command {
   protected abstract run(): Promise<number>;
@@ -20,16 +21,19 @@ export abstract class CubeCommand extends Command {
     return new ApiClient(readConfig(overrides));
   }
 
+  // Every line a command writes passes here (or through formatTable, progress, reportError),
+  // so text from containers and users reaches the terminal with its controls made visible.
   protected print(text: string): void {
-    this.context.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    const safe = terminalSafe(text);
+    this.context.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   }
 
   protected printJson(value: unknown): void {
-    this.context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.context.stdout.write(`${safeJson(value)}\n`);
   }
 
   protected warn(text: string): void {
-    this.context.stderr.write(`${text}\n`);
+    this.context.stderr.write(`${terminalSafe(text)}\n`);
   }
 
   /** The terminal stream progress spinners draw on. */

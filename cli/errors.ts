@@ -2,6 +2,7 @@
 // (set CUBE_DEBUG=1 to see one). Exit codes: 2 for a misused command line, 1 otherwise.
 import { UsageError } from 'clipanion';
 import { ApiError } from './apiClient.js';
+import { terminalSafe } from './format.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -11,7 +12,8 @@ interface Writable {
 }
 
 export function reportError(error: unknown, stderr: Writable, env = process.env): number {
-  const message = error instanceof Error ? error.message : String(error);
+  // An API message may quote what a user sent.
+  const message = terminalSafe(error instanceof Error ? error.message : String(error));
   if (error instanceof ApiError) {
     stderr.write(`cube: ${message} (HTTP ${error.status})\n`);
   } else {

@@ -1,4 +1,6 @@
-// Human formatting of times, resources and task states for the CLI's views.
+// Human formatting of times, resources and task states for the CLI's views, and the one rule
+// for text that came from containers or users (names, labels, reasons, health output, API
+// messages) before it reaches a terminal: no control characters.
 import { formatRestartPolicy } from '../core/taskSpec.js';
 import type { Resources, TaskRecord, TaskState, WorkerRecord } from '../core/types.js';
 import { formatCpu, formatSize } from '../core/units.js';
@@ -13,6 +15,44 @@ export const ACTIVE_STATES: readonly TaskState[] = [
   'RUNNING',
   'STOPPING',
 ];
+
+// C0 controls (ESC starts the sequences that move the cursor, retitle the window, rewrite the
+// clipboard), DEL, C1 controls (U+009B is a one-character CSI on some terminals), and the
+// bidirectional overrides that make a line read other than it is.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS_BUT_LINES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
+
+/** `\e`, `\x07`, `\u202e`: a control character made visible instead of obeyed. */
+function visible(char: string): string {
+  const named = NAMED[char];
+  if (named) return named;
+  const code = char.charCodeAt(0);
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** Text for one line (a field, a table cell): every control character shown escaped. */
+export function oneLine(text: string): string {
+  return text.replace(CONTROLS, visible);
+}
+
+/** Text of several lines as the CLI writes it: newlines and tabs kept, other controls escaped. */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROLS_BUT_LINES, visible);
+}
+
+/** JSON.stringify escapes C0 controls; this escapes the rest of them too (still valid JSON). */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    CONTROLS_BUT_LINES,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
 
 /** Compact age: `42s`, `5m`, `3h`, `2d` (never negative: clocks drift). */
 export function formatAge(iso: string | undefined, now: Date = new Date()): string {

@@ -1,5 +1,7 @@
 // A one-line spinner on a terminal's stderr. On anything else it stays silent and only the
-// final line is written, so logs and pipes get no control characters.
+// final line is written, so logs and pipes get no control characters. The text shown is made
+// terminal-safe here: it names tasks and carries their reasons.
+import { oneLine, terminalSafe } from './format.js';
 
 export interface Progress {
   update(text: string): void;
@@ -20,11 +22,11 @@ export function createProgress(stream: Stream, initial = ''): Progress {
     return {
       update() {},
       done(line) {
-        if (line) stream.write(`${line}\n`);
+        if (line) stream.write(`${terminalSafe(line)}\n`);
       },
     };
   }
-  let text = initial;
+  let text = oneLine(initial);
   let frame = 0;
   const render = () => {
     const max = Math.max(10, (stream.columns || 80) - 3);
@@ -36,12 +38,12 @@ export function createProgress(stream: Stream, initial = ''): Progress {
   render();
   return {
     update(next) {
-      text = next;
+      text = oneLine(next);
     },
     done(line) {
       clearInterval(timer);
       stream.write('\r\x1b[2K');
-      if (line) stream.write(`${line}\n`);
+      if (line) stream.write(`${terminalSafe(line)}\n`);
     },
   };
 }

@@ -1,5 +1,6 @@
 // Plain-text tables for listing commands: left-aligned columns, two spaces apart, no
 // trailing spaces (so output stays friendly to grep, awk and diff).
+import { oneLine } from './format.js';
 
 export interface TableOptions {
   /** Widest a column may be, by header; longer cells are cut with an ellipsis. */
@@ -23,7 +24,7 @@ export function truncate(text: string, max: number): string {
 
 const width = (text: string): number => Array.from(text).length;
 
-/** One cell per header per row; newlines and tabs in cells become spaces. */
+/** One cell per header per row; newlines and tabs in cells become spaces, other controls escapes. */
 export function formatTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
@@ -31,7 +32,7 @@ export function formatTable(
 ): string {
   const gap = options.gap ?? '  ';
   const clean = (cell: string | undefined, column: number): string => {
-    const flat = (cell ?? '').replace(/[\r\n\t]+/g, ' ');
+    const flat = oneLine((cell ?? '').replace(/[\r\n\t]+/g, ' '));
     const max = options.maxWidths?.[headers[column] ?? ''];
     return max === undefined ? flat : truncate(flat, max);
   };

@@ -13,6 +13,7 @@ import {
   formatPorts,
   formatResources,
   formatRestart,
+  oneLine,
 } from '../format.js';
 import { formatTable } from '../table.js';
 
@@ -38,7 +39,7 @@ export class InspectCommand extends CubeCommand {
       return 0;
     }
     const names = await workerNames(client);
-    this.context.stdout.write(renderTask(detail.task, detail.events, names));
+    this.print(renderTask(detail.task, detail.events, names));
     return 0;
   }
 }
@@ -85,7 +86,7 @@ export function renderTask(
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined && f[1] !== '');
   const labelWidth = Math.max(...shown.map(([k]) => k.length)) + 2;
-  let out = shown.map(([k, v]) => `${`${k}:`.padEnd(labelWidth)}${v}`).join('\n') + '\n';
+  let out = shown.map(([k, v]) => `${`${k}:`.padEnd(labelWidth)}${oneLine(v)}`).join('\n') + '\n';
   if (task.placement) out += `\n${renderPlacement(task.placement)}`;
   out += '\nEvents:\n';
   if (events.length === 0) {
@@ -142,12 +143,13 @@ function renderPlacement(p: PlacementExplanation): string {
     `  ${p.workersFeasible}/${p.workersEvaluated} workers fit`,
   ];
   const rejected = Object.entries(p.rejected).sort((a, b) => b[1] - a[1]);
-  for (const [reason, count] of rejected) lines.push(`  ${count} rejected: ${reason}`);
+  for (const [reason, count] of rejected) lines.push(`  ${count} rejected: ${oneLine(reason)}`);
   if (p.topScores.length > 0) {
     lines.push('  Top scores:');
     for (const s of p.topScores.slice(0, 5)) {
       const chosen = s.workerId === p.chosenWorkerId ? '  (chosen)' : '';
-      lines.push(`    ${s.score.toFixed(2).padStart(8)}  ${s.workerName} (${s.workerId})${chosen}`);
+      const name = oneLine(s.workerName);
+      lines.push(`    ${s.score.toFixed(2).padStart(8)}  ${name} (${s.workerId})${chosen}`);
     }
   }
   return `${lines.join('\n')}\n`;

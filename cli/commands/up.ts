@@ -49,7 +49,7 @@ export class UpCommand extends CubeCommand {
   });
 
   async run(): Promise<number> {
-    const log = (line: string) => this.context.stderr.write(`${line}\n`);
+    const log = (line: string) => this.warn(line);
     // Signals are caught from the start: the processes it starts are out of the terminal's
     // process group, so a Ctrl-C during start-up must still stop them. The first Ctrl-C (or
     // SIGTERM, SIGHUP) stops everything in order; a second one is most likely the same stop
