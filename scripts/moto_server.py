@@ -290,17 +290,10 @@ _table_query = Table.query
 _query_signature = inspect.signature(_table_query)
 
 
-def _partition_items(table, hash_key, index_name, hash_conditions):
-    if not index_name:
-        if hash_key is None or hash_key not in table.items:
-            return []
-        held = table.items[hash_key]
-        return list(held.values()) if table.range_key_attr else [held]
-    if not hash_conditions or len(hash_conditions) != 1:
-        return None
-    attribute, value = hash_conditions[0]
+def _index_map(table, attribute):
+    """The table's items by their value of `attribute` (rebuilt after any write)."""
     cache = table.__dict__.setdefault("_cube_index_cache", {})
-    entry = cache.get((index_name, attribute))
+    entry = cache.get(attribute)
     if entry is None or entry[0] != _write_generation[0]:
         generation = _write_generation[0]
         by_value = {}
@@ -310,8 +303,57 @@ def _partition_items(table, hash_key, index_name, hash_conditions):
                 if key is not None:
                     by_value.setdefault(key, []).append(item)
         entry = (generation, by_value)
-        cache[(index_name, attribute)] = entry
-    return list(entry[1].get(value, []))
+        cache[attribute] = entry
+    return entry[1]
+
+
+def _index_hash_attribute(table, index_name):
+    index = table.get_index(index_name)
+    return next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+
+
+def _partition_items(table, hash_key, index_name, hash_conditions):
+    if not index_name:
+        if hash_key is None or hash_key not in table.items:
+            return []
+        held = table.items[hash_key]
+        return list(held.values()) if table.range_key_attr else [held]
+    attribute = _index_hash_attribute(table, index_name)
+    values = [value for name, value in (hash_conditions or []) if name == attribute]
+    if len(values) != 1:
+        return None
+    return list(_index_map(table, attribute).get(values[0], []))
+
+
+
+
+def _indexed_items(self, index_name):
+    """A Scan of an index reads the items that have its keys (a sparse index: few)."""
+    index = self.get_index(index_name)
+    columns = {k["AttributeName"] for k in index.schema}
+    attribute = _index_hash_attribute(self, index_name)
+    return [
+        item
+        for items in _index_map(self, attribute).values()
+        for item in items
+        if columns.issubset(item.attrs)
+    ]
+
+
+Table.has_idx_items = _indexed_items
+
+
+def _meets(item, condition):
+    """A sort key condition DynamoDB reads by (`=`, begins_with); others are left to moto."""
+    name, comparison, values = condition
+    value = item.attrs.get(name)
+    if value is None:
+        return False
+    if comparison == "=":
+        return value == values[0]
+    if comparison == "BEGINS_WITH":
+        return isinstance(value.value, str) and value.value.startswith(values[0].value)
+    return True
 
 
 def _partition_query(self, *args, **kwargs):
@@ -322,6 +364,9 @@ def _partition_query(self, *args, **kwargs):
     )
     if candidates is None:
         return _table_query(self, *args, **kwargs)
+    # Within the partition, only the sort key range the condition names is read.
+    for condition in given.get("range_key_conditions") or []:
+        candidates = [item for item in candidates if _meets(item, condition)]
     self.all_items = lambda: candidates
     try:
         return _table_query(self, *args, **kwargs)
