@@ -269,20 +269,36 @@ import inspect  # noqa: E402
 
 from moto.dynamodb.models.table import Table  # noqa: E402
 
-_write_generation = [0]
+# Writes per table (bumped before and after each write), so a cached index map is rebuilt only
+# after a write to its own table.
+_write_generation = {}
+
+
+def _written_tables(name, args, kwargs):
+    if name == "transact_write_items":
+        items = args[0] if args else kwargs.get("transact_items", [])
+        return {op.get("TableName") for item in items for op in item.values()}
+    if name == "batch_write_item":
+        return set((args[0] if args else kwargs.get("table_map", {})).keys())
+    return {args[0] if args else kwargs.get("table_name")}
+
+
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items",
               "batch_write_item"):
     _write = getattr(DynamoDBBackend, _name, None)
     if _write is None:
         continue
 
-    def _counted(*args, __write=_write, **kwargs):
+    def _counted(self, *args, __write=_write, __name=_name, **kwargs):
+        tables = _written_tables(__name, args, kwargs)
         with _lock:
-            _write_generation[0] += 1
+            for table in tables:
+                _write_generation[table] = _write_generation.get(table, 0) + 1
             try:
-                return __write(*args, **kwargs)
+                return __write(self, *args, **kwargs)
             finally:
-                _write_generation[0] += 1
+                for table in tables:
+                    _write_generation[table] += 1
 
     setattr(DynamoDBBackend, _name, wraps(_write)(_counted))
 
@@ -294,8 +310,9 @@ def _index_map(table, attribute):
     """The table's items by their value of `attribute` (rebuilt after any write)."""
     cache = table.__dict__.setdefault("_cube_index_cache", {})
     entry = cache.get(attribute)
-    if entry is None or entry[0] != _write_generation[0]:
-        generation = _write_generation[0]
+    current = _write_generation.get(table.name, 0)
+    if entry is None or entry[0] != current:
+        generation = current
         by_value = {}
         for held in table.items.values():
             for item in (held.values() if table.range_key_attr else [held]):

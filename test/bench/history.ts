@@ -7,16 +7,21 @@
 //
 // Items read (Query/Scan ScannedCount, 1 per GetItem that found one) are what DynamoDB bills
 // and what its latency follows. moto's own Query walks every item of the table whatever the
-// key (moto/dynamodb/models/table.py), so its time grows with the table where DynamoDB's
-// does not: the time ratio here is moto's, the items ratio is the design's.
+// key; the project's emulator (scripts/moto_server.py) reads only the queried partition, as
+// DynamoDB does, so time follows items read here too.
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients } from '../../aws/clients.js';
+import { EventStore } from '../../aws/eventStore.js';
 import { requestCounts } from '../../aws/requestCounter.js';
+import { ServiceStore } from '../../aws/serviceStore.js';
 import { findTasksByPrefix, listTaskPage } from '../../aws/taskPages.js';
+import { TaskStore } from '../../aws/taskStore.js';
+import { WorkerStore } from '../../aws/workerStore.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskState, WorkerRecord } from '../../core/types.js';
 import { reconcile } from '../../functions/reconciler/reconcile.js';
+import type { Deps } from '../../functions/shared/deps.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { SimulatedRuntime } from '../../worker/engine/simulatedRuntime.js';
 import { metrics, task as taskSpec } from '../core/schedulerFixtures.js';
@@ -80,8 +85,16 @@ const ACTIVE: TaskState[] = ['PENDING', 'SCHEDULED', 'STARTING', 'RUNNING', 'STO
 const newId = () => `t${randomBytes(6).toString('hex')}`;
 
 async function oneSize(size: number) {
-  const deps = await schedulerDeps(`hist${size}`);
-  const config = deps.config;
+  const given = await schedulerDeps(`hist${size}`);
+  const config = given.config;
+  // The stores on this process's counted client, so every item they read is counted.
+  const deps: Deps = {
+    ...given,
+    tasks: new TaskStore(clients.ddb, config),
+    workers: new WorkerStore(clients.ddb, config),
+    services: new ServiceStore(clients.ddb, config),
+    events: new EventStore(clients.ddb, config),
+  };
   const capacity = { cpuMillis: 64_000, memoryBytes: 256 * 1024 ** 3, diskBytes: 1024 ** 4 };
   const workers: WorkerRecord[] = [];
   for (let i = 0; i < 10; i++) workers.push(await addWorker(deps, `w${i}`, capacity));
