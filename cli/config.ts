@@ -128,6 +128,27 @@ export function readConfig(
 }
 
 /**
+ * `--token-file PATH` (`-`: standard input): a token kept off the command line, where shell
+ * history and `ps` would show it. The first line, trimmed; without the flag, `token` as given.
+ */
+export function readTokenFile(
+  path: string | undefined,
+  token: string | undefined,
+): string | undefined {
+  if (path === undefined) return token;
+  if (token !== undefined) throw new ConfigError('give --token or --token-file, not both');
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read --token-file ${path}: ${(error as Error).message}`);
+  }
+  const secret = text.split('\n')[0]!.trim();
+  if (!secret) throw new ConfigError(`--token-file ${path} holds no token`);
+  return secret;
+}
+
+/**
  * Writes the config file (keeping any other keys in it) with mode 0600, atomically. Without
  * `aws` an AWS block left by an earlier `cube up` is dropped: it belonged to that cluster.
  */

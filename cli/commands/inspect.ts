@@ -23,8 +23,8 @@ export class InspectCommand extends CubeCommand {
     description: "Show a task's spec, state, placement and event timeline",
     details: 'ID may be the full task id or a unique prefix of it.',
     examples: [
-      ['Inspect a task', 'cube inspect 01J9ZQ3V8K'],
-      ['Get the record and events as JSON', 'cube inspect --json 01J9ZQ3V8K'],
+      ['Inspect a task', 'cube inspect t3f9a1c07d2e4'],
+      ['Get the record and events as JSON', 'cube inspect --json t3f9a1c07d2e4'],
     ],
   });
 

@@ -17,8 +17,8 @@ export class StopCommand extends CubeCommand {
       With --wait, waits until the task is STOPPED (exit 0) or ends otherwise (exit 1).
     `,
     examples: [
-      ['Stop a task', 'cube stop 01J9ZQ3V8K'],
-      ['Stop and wait for the container to be gone', 'cube stop --wait 01J9ZQ3V8K'],
+      ['Stop a task', 'cube stop t3f9a1c07d2e4'],
+      ['Stop and wait for the container to be gone', 'cube stop --wait t3f9a1c07d2e4'],
     ],
   });
 

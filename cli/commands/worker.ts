@@ -4,7 +4,13 @@ import { advertiseAddressProblem } from '../../core/endpoints.js';
 import type { Resources } from '../../core/types.js';
 import { coresToMillis, parseSize } from '../../core/units.js';
 import { CubeCommand } from '../baseCommand.js';
-import { type CubeConfigFile, localAwsEnv, readConfig, readConfigFile } from '../config.js';
+import {
+  type CubeConfigFile,
+  localAwsEnv,
+  readConfig,
+  readConfigFile,
+  readTokenFile,
+} from '../config.js';
 import { parseCpu, parseLabels } from '../taskRequest.js';
 
 /** `--start-concurrency`: a whole number of at least 1. */
@@ -75,7 +81,12 @@ export class WorkerCommand extends CubeCommand {
     description: 'Docker network for tasks with network bridge (default: bridge)',
   });
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
-  token = Option.String('--token', { description: 'API token (a worker or admin token)' });
+  token = Option.String('--token', {
+    description: 'API token (a worker or admin token); --token-file keeps it out of `ps`',
+  });
+  tokenFile = Option.String('--token-file', {
+    description: 'Read the API token from this file (- for standard input)',
+  });
   controlPlaneKey = Option.String('--control-plane-key', {
     description:
       'Pin the control plane key placements must be signed with (default: CUBE_CONTROL_PLANE_KEY, else the one registration returns)',
@@ -96,7 +107,8 @@ export class WorkerCommand extends CubeCommand {
     const bridgeNetwork =
       this.bridgeNetwork === undefined ? undefined : parseBridgeNetwork(this.bridgeNetwork);
     const name = this.name ?? hostname();
-    const config = readConfig({ apiUrl: this.apiUrl, token: this.token });
+    const token = readTokenFile(this.tokenFile, this.token);
+    const config = readConfig({ apiUrl: this.apiUrl, token });
     // Before the SDK's clients exist: they read the environment when they are made.
     Object.assign(process.env, localAwsEnv(config.apiUrl, configFileOrNone()));
     const pinnedKey = this.controlPlaneKey ?? process.env.CUBE_CONTROL_PLANE_KEY;

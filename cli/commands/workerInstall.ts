@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Command, Option, UsageError } from 'clipanion';
-import { readConfig } from '../config.js';
+import { readConfig, readTokenFile } from '../config.js';
 import { reportError } from '../errors.js';
 import {
   DEFAULT_ENV_FILE,
@@ -70,7 +70,7 @@ export class WorkerInstallCommand extends ServiceCommand {
     examples: [
       [
         'Install on an EC2 host with an instance profile',
-        'sudo cube worker install --api-url https://abc.execute-api.eu-west-1.amazonaws.com --token $TOKEN --region eu-west-1 --label zone=a',
+        'sudo cube worker install --api-url https://abc.execute-api.eu-west-1.amazonaws.com --token-file /root/worker-token --region eu-west-1 --label zone=a',
       ],
       [
         'Use a credentials profile',
@@ -80,7 +80,12 @@ export class WorkerInstallCommand extends ServiceCommand {
   });
 
   apiUrl = Option.String('--api-url', { description: 'Control plane API URL' });
-  token = Option.String('--token', { description: 'A worker (or admin) token' });
+  token = Option.String('--token', {
+    description: 'A worker (or admin) token; --token-file keeps it out of shell history and `ps`',
+  });
+  tokenFile = Option.String('--token-file', {
+    description: 'Read the token from this file (- for standard input)',
+  });
   name = Option.String('--name', { description: 'Worker name (default: the host name)' });
   label = Option.Array('--label', { description: 'Label k=v (repeatable)' });
   cpu = Option.String('--cpu', { description: 'CPU cores to offer (default: detected)' });
@@ -108,7 +113,10 @@ export class WorkerInstallCommand extends ServiceCommand {
   });
 
   protected run(): number {
-    const { apiUrl, token } = readConfig({ apiUrl: this.apiUrl, token: this.token });
+    const { apiUrl, token } = readConfig({
+      apiUrl: this.apiUrl,
+      token: readTokenFile(this.tokenFile, this.token),
+    });
     const region = this.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new UsageError('--region is required (or set AWS_REGION)');
     if (this.awsCredentialsFile && !isAbsolute(this.awsCredentialsFile)) {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -189,5 +197,55 @@ describe('unitWord', () => {
     assert.equal(unitWord('/usr/bin/node'), '/usr/bin/node');
     assert.equal(unitWord('/opt/my cube/bin/cube.js'), '"/opt/my cube/bin/cube.js"');
     assert.equal(unitWord('/opt/100%/$HOME'), '"/opt/100%%/$$HOME"');
+  });
+});
+
+describe('cube worker install --token-file: the token never on the command line', () => {
+  const withoutToken = flags.filter((_, i) => flags[i] !== '--token' && flags[i - 1] !== '--token');
+  const tokenIn = (dir: string) => readFileSync(join(dir, 'etc', 'worker.env'), 'utf8');
+
+  it('reads it from a file', async () => {
+    const dir = join(root, 'token-file');
+    const file = join(root, 'worker-token');
+    writeFileSync(file, 'cube_from-a-file\n', { mode: 0o600 });
+    const result = await install(dir, [...withoutToken, '--token-file', file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(tokenIn(dir), /^CUBE_TOKEN="cube_from-a-file"$/m);
+  });
+
+  it('reads it from standard input with -', () => {
+    const dir = join(root, 'token-stdin');
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'cube.js'),
+        'worker',
+        'install',
+        '--unit-dir',
+        join(dir, 'systemd'),
+        '--environment-file',
+        join(dir, 'etc', 'worker.env'),
+        ...withoutToken,
+        '--token-file',
+        '-',
+      ],
+      { input: 'cube_from-stdin\n', env: { ...process.env, ...noConfig }, encoding: 'utf8' },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(tokenIn(dir), /^CUBE_TOKEN="cube_from-stdin"$/m);
+  });
+
+  it('refuses both flags, and an empty or missing file', async () => {
+    const dir = join(root, 'token-bad');
+    const empty = join(root, 'empty-token');
+    writeFileSync(empty, '\n');
+    const both = await install(dir, [...flags, '--token-file', empty]);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /--token or --token-file, not both/);
+    const none = await install(dir, [...withoutToken, '--token-file', empty]);
+    assert.match(none.stderr, /holds no token/);
+    const missing = await install(dir, [...withoutToken, '--token-file', join(root, 'nope')]);
+    assert.match(missing.stderr, /cannot read --token-file/);
+    assert.equal(existsSync(join(dir, 'etc', 'worker.env')), false);
   });
 });
