@@ -119,6 +119,18 @@ export function formatWorkerState(worker: WorkerRecord): string {
   return flags.join(',');
 }
 
+/**
+ * What the FAILED (or COMPLETED, LOST) state of a task with a planned restart means: it is not
+ * over. `restarts in 4s as attempt 2 on the same worker`; undefined without a plan.
+ */
+export function describePlannedRestart(task: TaskRecord, now = new Date()): string | undefined {
+  if (!task.restart || !FINISHED_STATES.includes(task.state)) return undefined;
+  const seconds = Math.ceil((Date.parse(task.restart.at) - now.getTime()) / 1000);
+  const when = seconds > 0 ? `restarts in ${seconds}s` : 'restarts now';
+  const where = task.restart.kind === 'in-place' ? 'on the same worker' : 'on another worker';
+  return `${when} as attempt ${task.attempt + 1} ${where}`;
+}
+
 /** A one-line account of where a task stands, for --wait progress and results. */
 export function describeTask(task: TaskRecord, workerName?: string): string {
   const parts = [`task ${task.id} is ${task.state}`];
@@ -129,5 +141,7 @@ export function describeTask(task: TaskRecord, workerName?: string): string {
     parts.push(`(exit code ${task.exitCode})`);
   }
   const text = parts.join(' ');
-  return task.reason ? `${text}: ${task.reason}` : text;
+  const planned = describePlannedRestart(task);
+  const withReason = task.reason ? `${text}: ${task.reason}` : text;
+  return planned ? `${withReason}; ${planned}` : withReason;
 }

@@ -8,6 +8,11 @@ import { parseTimeout, waitForTask } from '../wait.js';
 
 const SUCCESS: readonly TaskState[] = ['RUNNING', 'COMPLETED'];
 
+/** Where `cube run --wait` stops: running, completed, or ended with no restart planned. */
+export function runWaitOver(task: TaskRecord): boolean {
+  return SUCCESS.includes(task.state) || (FINISHED_STATES.includes(task.state) && !task.restart);
+}
+
 export class RunCommand extends CubeCommand {
   static override paths = [['run']];
   static override usage = Command.Usage({
@@ -17,7 +22,9 @@ export class RunCommand extends CubeCommand {
       command and arguments go after \`--\`.
 
       With --wait, waits until the task is RUNNING (or already COMPLETED) and exits 0, or
-      exits 1 with the reason when it FAILED, was STOPPED or LOST, or --timeout passed.
+      exits 1 with the reason when it FAILED, was STOPPED or LOST, or --timeout passed. A
+      failure with a restart planned (--restart) is not the end: it says when and where the
+      next attempt starts and keeps waiting for it.
     `,
     examples: [
       [
@@ -149,7 +156,7 @@ export class RunCommand extends CubeCommand {
     let result: Awaited<ReturnType<typeof waitForTask>>;
     try {
       result = await waitForTask(client, created.id, {
-        until: (task) => SUCCESS.includes(task.state) || FINISHED_STATES.includes(task.state),
+        until: runWaitOver,
         timeoutMs,
         onUpdate: (task) => progress.update(describe(task)),
       });
@@ -164,7 +171,8 @@ export class RunCommand extends CubeCommand {
       return 1;
     }
     if (SUCCESS.includes(task.state)) {
-      progress.done(describe(task));
+      const retried = task.attempt > created.attempt ? ` (attempt ${task.attempt})` : '';
+      progress.done(`${describe(task)}${retried}`);
       return 0;
     }
     progress.done(`cube: ${describe(task)}`);
