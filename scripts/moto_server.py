@@ -306,10 +306,13 @@ _table_query = Table.query
 _query_signature = inspect.signature(_table_query)
 
 
-def _index_map(table, attribute):
-    """The table's items by their value of `attribute` (rebuilt after any write)."""
+def _index_map(table, attribute, sort_attribute=None):
+    """
+    The table's items by their value of `attribute`, or of (`attribute`, `sort_attribute`),
+    rebuilt after a write to the table.
+    """
     cache = table.__dict__.setdefault("_cube_index_cache", {})
-    entry = cache.get(attribute)
+    entry = cache.get((attribute, sort_attribute))
     current = _write_generation.get(table.name, 0)
     if entry is None or entry[0] != current:
         generation = current
@@ -317,10 +320,13 @@ def _index_map(table, attribute):
         for held in table.items.values():
             for item in (held.values() if table.range_key_attr else [held]):
                 key = item.attrs.get(attribute)
-                if key is not None:
-                    by_value.setdefault(key, []).append(item)
+                if key is None:
+                    continue
+                if sort_attribute is not None:
+                    key = (key, item.attrs.get(sort_attribute))
+                by_value.setdefault(key, []).append(item)
         entry = (generation, by_value)
-        cache[attribute] = entry
+        cache[(attribute, sort_attribute)] = entry
     return entry[1]
 
 
@@ -329,7 +335,7 @@ def _index_hash_attribute(table, index_name):
     return next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
 
 
-def _partition_items(table, hash_key, index_name, hash_conditions):
+def _partition_items(table, hash_key, index_name, hash_conditions, range_conditions):
     if not index_name:
         if hash_key is None or hash_key not in table.items:
             return []
@@ -339,6 +345,12 @@ def _partition_items(table, hash_key, index_name, hash_conditions):
     values = [value for name, value in (hash_conditions or []) if name == attribute]
     if len(values) != 1:
         return None
+    # An equality on the sort key reads just those items (a worker's tasks in one state).
+    equal = [c for c in (range_conditions or []) if c[1] == "="]
+    if len(range_conditions or []) == 1 and equal:
+        sort_attribute, _, sort_values = equal[0]
+        by_pair = _index_map(table, attribute, sort_attribute)
+        return list(by_pair.get((values[0], sort_values[0]), []))
     return list(_index_map(table, attribute).get(values[0], []))
 
 
@@ -377,7 +389,11 @@ def _partition_query(self, *args, **kwargs):
     bound = _query_signature.bind(self, *args, **kwargs)
     given = bound.arguments
     candidates = _partition_items(
-        self, given.get("hash_key"), given.get("index_name"), given.get("hash_key_conditions")
+        self,
+        given.get("hash_key"),
+        given.get("index_name"),
+        given.get("hash_key_conditions"),
+        given.get("range_key_conditions"),
     )
     if candidates is None:
         return _table_query(self, *args, **kwargs)
