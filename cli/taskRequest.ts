@@ -13,6 +13,8 @@ export interface RunFlags {
   memory?: string;
   disk?: string;
   env?: string[];
+  /** `NAME=ssm:/path` or `NAME=secretsmanager:NAME`: read by the worker at container start. */
+  secret?: string[];
   label?: string[];
   port?: string[];
   network?: string;
@@ -45,6 +47,7 @@ export function buildTaskRequest(
   if (flags.name !== undefined) body.name = flags.name;
   if (flags.command && flags.command.length > 0) body.command = [...flags.command];
   if (flags.env && flags.env.length > 0) body.env = parseEnv(flags.env, localEnv);
+  if (flags.secret && flags.secret.length > 0) body.secrets = flags.secret.map(parseSecret);
   if (flags.label && flags.label.length > 0) body.labels = parseLabels(flags.label);
   if (flags.port && flags.port.length > 0) body.ports = flags.port.map(parsePort);
   if (flags.cpu !== undefined) body.cpu = parseCpu(flags.cpu);
@@ -222,4 +225,13 @@ function checkSize(flag: string, text: string): string {
     throw new UsageError(`${flag} must be a size like 64m, 1g or 1048576 (got '${text}')`);
   }
   return text;
+}
+
+/** `--secret NAME=ssm:/path`: the variable and the reference (the API checks the reference). */
+export function parseSecret(item: string): { name: string; from: string } {
+  const eq = item.indexOf('=');
+  if (eq <= 0 || eq === item.length - 1) {
+    throw new UsageError(`--secret '${item}': use NAME=ssm:/path or NAME=secretsmanager:NAME`);
+  }
+  return { name: item.slice(0, eq), from: item.slice(eq + 1) };
 }

@@ -8,6 +8,7 @@ import {
   imageReferenceProblem,
 } from './imageReference.js';
 import { MAX_CONSTRAINTS, parseConstraints } from './scheduler/constraints.js';
+import { parseSecretRef, SECRET_REF_RULE } from './secretRefs.js';
 import type { MountSpec, RestartPolicy, TaskSpec } from './types.js';
 import { coresToMillis, parseSize } from './units.js';
 
@@ -41,6 +42,7 @@ export const LIMITS = {
   maxMemory: 16 * 1024 ** 4,
   maxDisk: 1024 ** 5,
   capDrop: 64,
+  secrets: 64,
   /** pidsLimit's ceiling; the default is TASK_DEFAULTS.pidsLimit. */
   maxPids: 1_000_000,
   mounts: 32,
@@ -257,6 +259,21 @@ export const TaskSpecInput = z.strictObject({
     .max(LIMITS.capDrop)
     .optional(),
   pidsLimit: z.number().int().min(16).max(LIMITS.maxPids).optional(),
+  secrets: z
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .max(LIMITS.envKeyLength)
+          .regex(ENV_KEY, 'must be an environment variable name like DB_PASSWORD'),
+        from: z
+          .string()
+          .max(2048)
+          .refine((from) => parseSecretRef(from) !== undefined, SECRET_REF_RULE),
+      }),
+    )
+    .max(LIMITS.secrets)
+    .optional(),
   privileged: z.boolean().optional(),
   mounts: z.array(mount).max(LIMITS.mounts).optional(),
   logs: z.boolean().optional(),
@@ -299,6 +316,16 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     const key = `${p.protocol}/${hostPort}`;
     if (seen.has(key)) throw new ValidationError('ports', `host port ${key} is listed twice`);
     seen.add(key);
+  }
+  const secretNames = new Set<string>();
+  for (const [index, secret] of (spec.secrets ?? []).entries()) {
+    if (secretNames.has(secret.name) || spec.env?.[secret.name] !== undefined) {
+      throw new ValidationError(
+        `secrets.${index}.name`,
+        `${secret.name} is set twice (secrets and env name each variable once)`,
+      );
+    }
+    secretNames.add(secret.name);
   }
   // Stored in canonical spelling (`zone in (a,b)`), which is also the reason text.
   const constraints = parseConstraints(spec.constraints ?? []).map((c) => c.text);
@@ -362,6 +389,9 @@ export function validateTaskSpec(input: unknown, defaultName: () => string): Tas
     ...(capDrop.length > 0 ? { capDrop } : {}),
     ...(capAdd.length > 0 ? { capAdd } : {}),
     ...(spec.pidsLimit !== undefined ? { pidsLimit: spec.pidsLimit } : {}),
+    ...(spec.secrets?.length
+      ? { secrets: spec.secrets.map((x) => ({ name: x.name, from: x.from })) }
+      : {}),
     ...(spec.privileged ? { privileged: true } : {}),
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(spec.logs === false ? { logs: false } : {}),

@@ -97,6 +97,13 @@ export interface MountSpec {
   readOnly: boolean;
 }
 
+/** One secret of a task: the variable it becomes and where its value is read from. */
+export interface SecretSpec {
+  name: string;
+  /** `ssm:/path`, `secretsmanager:NAME`, or an SSM parameter / Secrets Manager secret ARN. */
+  from: string;
+}
+
 /** A task spec after validation and normalisation (sizes in bytes, cpu in millicores). */
 export interface TaskSpec {
   name: string;
@@ -135,6 +142,11 @@ export interface TaskSpec {
   capAdd?: string[];
   /** Most processes the container may hold (Docker's PidsLimit); default 1024. */
   pidsLimit?: number;
+  /**
+   * Environment variables whose values the worker reads from a secret store at container start
+   * (core/secretRefs.ts); the record holds the references, never the values.
+   */
+  secrets?: SecretSpec[];
   /** Privileged mode; refused unless the control plane allows it (CUBE_ALLOW_PRIVILEGED). */
   privileged?: boolean;
   mounts?: MountSpec[];

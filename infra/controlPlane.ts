@@ -4,7 +4,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -56,6 +56,11 @@ export interface CubeControlPlaneProps {
    * reserves none (an account whose limit is still 10 cannot reserve any).
    */
   reservedConcurrency?: { scheduler: number; reconciler: number } | false;
+  /**
+   * What tasks' secrets worker hosts may read (issue 20): SSM parameters under `/<prefix>` and
+   * Secrets Manager secrets named `<prefix>...`. Default `cube/`; `false` grants none.
+   */
+  secretsPrefix?: string | false;
   /** The HTTP API stage's throttle (steady requests/s and burst). Default 100 and 200. */
   apiThrottle?: { rateLimit: number; burstLimit: number };
   /** Days the containers' log group keeps their output. Default 30. */
@@ -299,8 +304,38 @@ export class CubeControlPlane extends Construct {
     this.workerPolicy = new iam.ManagedPolicy(this, 'WorkerPolicy', {
       description:
         "What a Cube worker host may do: its queue, its tasks, its heartbeat, its containers' logs",
-      statements: statements(WORKER_ACCESS),
+      statements: [...statements(WORKER_ACCESS), ...this.workerSecretStatements(props)],
     });
+  }
+
+  /** Read access to the secrets tasks name, under the configured prefix only. */
+  private workerSecretStatements(props: CubeControlPlaneProps): iam.PolicyStatement[] {
+    const prefix = props.secretsPrefix ?? 'cube/';
+    if (prefix === false) return [];
+    if (!/^[a-zA-Z0-9_.\-/]{1,200}$/.test(prefix)) {
+      throw new Error(`secretsPrefix ${JSON.stringify(prefix)}: letters, digits, _ . - / only`);
+    }
+    const stack = Stack.of(this);
+    const path = prefix.replace(/^\/+/, '');
+    return [
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${path}*` }),
+        ],
+      }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${path}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    ];
   }
 
   private lambda(

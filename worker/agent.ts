@@ -32,6 +32,7 @@ import { followContainerEvents, handleContainerDied } from './tasks/containerEve
 import { HealthMonitors } from './tasks/healthMonitor.js';
 import { RestartTimers } from './tasks/restartTimers.js';
 import { handleRun } from './tasks/runTask.js';
+import { AwsSecretStores, type SecretStores } from './tasks/secrets.js';
 import { handleStop } from './tasks/stopTask.js';
 import { TaskLocks } from './tasks/taskLocks.js';
 import { adoptPlannedRestarts, carryOutRestart } from './tasks/taskRestart.js';
@@ -61,6 +62,8 @@ export interface WorkerAgentOptions {
   controlPlaneKey: string;
   /** What this host runs at most; default: its own CUBE_ALLOW_* settings (closed when unset). */
   hostPolicy?: ContainerPolicy;
+  /** Where tasks' secrets are read; default: SSM and Secrets Manager with the host's credentials. */
+  secrets?: SecretStores;
   /** The engine; optional only with a `runtime` that needs none (then no events stream). */
   docker?: Docker;
   /** Default: DockerRuntime over `docker`. The scale benchmark passes a simulated one. */
@@ -209,6 +212,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     log,
     controlPlaneKey: parsePlacementKey(options.controlPlaneKey),
     hostPolicy: options.hostPolicy ?? containerPolicyFromEnv(process.env),
+    secrets: options.secrets ?? new AwsSecretStores(),
   } as Omit<WorkerContext, 'restarts' | 'health'> as WorkerContext;
   context.restarts = new RestartTimers((taskId) => carryOutRestart(context, taskId), track);
   context.health = new HealthMonitors(context, track);

@@ -63,6 +63,8 @@ export function renderTask(
     ['Network', task.spec.network],
     ['Ports', formatPorts(task)],
     ['Env', Object.keys(task.spec.env).length > 0 ? Object.keys(task.spec.env).join(', ') : '-'],
+    // Names only: where a secret is read from is the spec's business (--json), its value nobody's.
+    ['Secrets', task.spec.secrets?.map((secret) => secret.name).join(', ')],
     ['Labels', formatLabels(task.spec.labels)],
     ['Restart', formatRestart(task)],
     ['Max reschedules', formatOptional(task.spec.restart.maxReschedules, '(default)')],

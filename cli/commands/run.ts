@@ -53,6 +53,10 @@ export class RunCommand extends CubeCommand {
   env = Option.Array('--env', {
     description: 'Environment variable K=V (repeatable); bare K copies it from here',
   });
+  secret = Option.Array('--secret', {
+    description:
+      'Secret env var NAME=ssm:/path or NAME=secretsmanager:NAME, read by the worker at start (repeatable)',
+  });
   label = Option.Array('--label', { description: 'Label k=v (repeatable)' });
   port = Option.Array('--port', {
     description: 'Publish a port: 80, 8080:80 (host:container), 53/udp (repeatable)',
@@ -119,6 +123,7 @@ export class RunCommand extends CubeCommand {
         memory: this.memory,
         disk: this.disk,
         env: this.env,
+        secret: this.secret,
         label: this.label,
         port: this.port,
         network: this.network,

@@ -297,8 +297,16 @@ describe('IAM', () => {
         // A wildcard inside an ARN only where nothing narrower exists: the worker queues,
         // named at run time under the prefix. (A log group's Arn attribute ends in :* too.)
         const text = renderArn(resource);
+        // And the secrets worker hosts may read for their tasks: under the `cube/` prefix.
         if (text.includes('*')) {
-          assert.equal(text, 'arn:aws:sqs:<region>:<account>:cube-worker-*', where);
+          assert.ok(
+            [
+              'arn:aws:sqs:<region>:<account>:cube-worker-*',
+              'arn:aws:ssm:<region>:<account>:parameter/cube/*',
+              'arn:aws:secretsmanager:<region>:<account>:secret:cube/*',
+            ].includes(text),
+            `${where}: ${text}`,
+          );
         }
       }
     }
@@ -444,6 +452,8 @@ describe('IAM', () => {
       [queueArn()]: ['sqs:SendMessage'],
       [workerQueues]: ['sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
       [containerLogs()]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      'arn:aws:ssm:<region>:<account>:parameter/cube/*': ['ssm:GetParameter'],
+      'arn:aws:secretsmanager:<region>:<account>:secret:cube/*': ['secretsmanager:GetSecretValue'],
     });
   });
 

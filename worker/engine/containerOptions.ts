@@ -35,6 +35,7 @@ export function containerCreateOptions(
   task: TaskRecord,
   workerId: string,
   bridgeNetwork = 'bridge',
+  secretEnv: Record<string, string> = {},
 ): Docker.ContainerCreateOptions {
   const { spec } = task;
   const exposed: Record<string, object> = {};
@@ -52,7 +53,7 @@ export function containerCreateOptions(
     name: containerName(task.id, task.attempt),
     Image: spec.image,
     ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
-    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Env: Object.entries({ ...spec.env, ...secretEnv }).map(([key, value]) => `${key}=${value}`),
     // The task's own labels first, so they cannot overwrite the ones Cube relies on.
     Labels: {
       ...spec.labels,

@@ -11,7 +11,11 @@ export interface ContainerRuntime {
   find(taskId: string, attempt: number): Promise<CubeContainer | undefined>;
   listTask(taskId: string): Promise<CubeContainer[]>;
   countRunning(): Promise<number>;
-  createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }>;
+  /** `secretEnv`: the task's resolved secrets, added to its environment and kept nowhere else. */
+  createAndStart(
+    task: TaskRecord,
+    secretEnv?: Record<string, string>,
+  ): Promise<{ containerId: string; adopted: boolean }>;
   start(containerId: string): Promise<void>;
   inspectExit(containerId: string): Promise<ContainerExit | undefined>;
   stop(containerId: string, timeoutSeconds?: number): Promise<void>;

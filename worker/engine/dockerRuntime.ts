@@ -130,14 +130,18 @@ export class DockerRuntime implements ContainerRuntime {
    * Creates and starts the container of the task's current attempt. A name conflict means
    * it exists already: that container is adopted (and started if it never was).
    */
-  createAndStart(task: TaskRecord): Promise<{ containerId: string; adopted: boolean }> {
-    return this.startSlots.run(() => this.createAndStartNow(task));
+  createAndStart(
+    task: TaskRecord,
+    secretEnv?: Record<string, string>,
+  ): Promise<{ containerId: string; adopted: boolean }> {
+    return this.startSlots.run(() => this.createAndStartNow(task, secretEnv));
   }
 
   private async createAndStartNow(
     task: TaskRecord,
+    secretEnv?: Record<string, string>,
   ): Promise<{ containerId: string; adopted: boolean }> {
-    const options = containerCreateOptions(task, this.workerId, this.bridgeNetwork);
+    const options = containerCreateOptions(task, this.workerId, this.bridgeNetwork, secretEnv);
     let containerId: string;
     try {
       containerId = await this.create(options);

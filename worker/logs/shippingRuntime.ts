@@ -37,8 +37,8 @@ export class ShippingRuntime implements ContainerRuntime {
     return this.inner.countRunning();
   }
 
-  async createAndStart(task: TaskRecord) {
-    const made = await this.inner.createAndStart(task);
+  async createAndStart(task: TaskRecord, secretEnv?: Record<string, string>) {
+    const made = await this.inner.createAndStart(task, secretEnv);
     this.shipping.follow(made.containerId, {
       taskId: task.id,
       attempt: task.attempt,

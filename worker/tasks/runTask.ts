@@ -13,6 +13,7 @@ import { stopTimeoutOf } from '../engine/containerOptions.js';
 import { dockerErrorMessage, ImageUnavailableError } from '../engine/dockerRuntime.js';
 import { admissionProblem } from './admission.js';
 import { confirmRunning } from './confirmedRunning.js';
+import { SecretUnavailableError } from './secrets.js';
 import { nudgeService } from './serviceNudge.js';
 import { stopTaskLocked } from './stopTask.js';
 import { recordEnd, recordExit } from './taskExit.js';
@@ -75,13 +76,19 @@ export async function runTaskLocked(
       ctx.log(`task ${taskId} attempt ${attempt}: adopting container ${containerId.slice(0, 12)}`);
       if (existing.state === 'created') await ctx.runtime.start(containerId);
     } else {
-      const made = await ctx.runtime.createAndStart(task);
+      // Read now, with this host's credentials; held only until the container has them.
+      const secretEnv = task.spec.secrets?.length
+        ? await ctx.secrets.resolve(task.spec.secrets)
+        : undefined;
+      const made = await ctx.runtime.createAndStart(task, secretEnv);
       containerId = made.containerId;
       if (made.adopted) ctx.log(`task ${taskId} attempt ${attempt}: adopted existing container`);
     }
   } catch (error) {
     const reason =
-      error instanceof ImageUnavailableError ? error.message : dockerErrorMessage(error);
+      error instanceof ImageUnavailableError || error instanceof SecretUnavailableError
+        ? error.message
+        : dockerErrorMessage(error);
     // Leave nothing half-made behind: a container that never ran would block the name.
     const leftover = await ctx.runtime.find(taskId, attempt).catch(() => undefined);
     if (leftover) await ctx.runtime.remove(leftover.id).catch(() => {});

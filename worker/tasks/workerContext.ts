@@ -9,6 +9,7 @@ import type { RestartSettings } from '../../core/restartPolicy.js';
 import type { TaskRecord, TaskState } from '../../core/types.js';
 import type { ContainerRuntime } from '../engine/containerRuntime.js';
 import type { RestartTimers } from './restartTimers.js';
+import type { SecretStores } from './secrets.js';
 import type { TaskLocks } from './taskLocks.js';
 
 /** What task handlers ask of the health probes; declared here so the context needs no import of them. */
@@ -39,6 +40,8 @@ export interface WorkerContext {
   controlPlaneKey: KeyObject;
   /** This host's own container policy (its CUBE_ALLOW_* settings). */
   hostPolicy: ContainerPolicy;
+  /** Where tasks' secrets are read at container start (tasks/secrets.ts). */
+  secrets: SecretStores;
 }
 
 /** Conflicts re-read and decide again; this bounds how often before giving up to a retry. */
