@@ -16,6 +16,14 @@ export interface ContainerPolicy {
   extraCapabilities?: string[];
 }
 
+/** The `--allow` words of `cube up` and `cube worker install`, and the settings they set. */
+export const CONTAINER_ALLOWANCES = {
+  'host-network': 'CUBE_ALLOW_HOST_NETWORK',
+  privileged: 'CUBE_ALLOW_PRIVILEGED',
+  'host-mounts': 'CUBE_ALLOW_HOST_MOUNTS',
+} as const;
+export type ContainerAllowance = keyof typeof CONTAINER_ALLOWANCES;
+
 /** Docker's default capability set: adding one of these back (say NET_RAW) needs no allowance. */
 export const DOCKER_DEFAULT_CAPABILITIES: ReadonlySet<string> = new Set([
   'AUDIT_WRITE',

@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Command, Option, UsageError } from 'clipanion';
+import { CONTAINER_ALLOWANCES } from '../../core/containerPolicy.js';
+import { parsePlacementKey } from '../../core/placementSignature.js';
 import { readConfig, readTokenFile } from '../config.js';
 import { reportError } from '../errors.js';
 import {
@@ -100,6 +102,13 @@ export class WorkerInstallCommand extends ServiceCommand {
   bridgeNetwork = Option.String('--bridge-network', {
     description: 'Docker network for tasks with network bridge (default: bridge)',
   });
+  controlPlaneKey = Option.String('--control-plane-key', {
+    description:
+      "Pin the control plane's placement key (ed25519:..., printed by registration); default: trust registration",
+  });
+  allow = Option.String('--allow', {
+    description: 'What this host runs, comma-separated: host-network, privileged, host-mounts',
+  });
   region = Option.String('--region', { description: 'AWS region (default: AWS_REGION)' });
   awsProfile = Option.String('--aws-profile', { description: 'AWS credentials profile' });
   awsCredentialsFile = Option.String('--aws-credentials-file', {
@@ -142,6 +151,26 @@ export class WorkerInstallCommand extends ServiceCommand {
     if (this.bridgeNetwork) {
       workerArgs.push('--bridge-network', parseBridgeNetwork(this.bridgeNetwork));
     }
+    if (this.controlPlaneKey) {
+      try {
+        parsePlacementKey(this.controlPlaneKey);
+      } catch (error) {
+        throw new UsageError(`--control-plane-key: ${(error as Error).message}`);
+      }
+    }
+    const hostPolicy: Record<string, string> = {};
+    for (const item of (this.allow ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const setting = CONTAINER_ALLOWANCES[item as keyof typeof CONTAINER_ALLOWANCES];
+      if (!setting) {
+        throw new UsageError(
+          `--allow takes ${Object.keys(CONTAINER_ALLOWANCES).join(', ')}; not '${item}'`,
+        );
+      }
+      hostPolicy[setting] = '1';
+    }
     // systemd splits $CUBE_WORKER_ARGS on whitespace and knows no quoting there.
     const spaced = workerArgs.find((arg) => /\s/.test(arg));
     if (spaced) throw new UsageError(`'${spaced}' must not contain whitespace`);
@@ -152,6 +181,8 @@ export class WorkerInstallCommand extends ServiceCommand {
         token,
         name,
         workerArgs,
+        ...(this.controlPlaneKey ? { controlPlaneKey: this.controlPlaneKey.trim() } : {}),
+        hostPolicy,
         aws: {
           region,
           ...(this.awsProfile ? { profile: this.awsProfile } : {}),

@@ -13,6 +13,10 @@ export interface WorkerServiceSettings {
   name: string;
   /** `cube worker` flags besides --name: --label k=v, --cpu, --memory, --disk. */
   workerArgs: string[];
+  /** The control plane's placement key, pinned (CUBE_CONTROL_PLANE_KEY; docs/SECURITY.md). */
+  controlPlaneKey?: string;
+  /** This host's own container policy (CUBE_ALLOW_*), whatever the control plane allows. */
+  hostPolicy?: Record<string, string>;
   aws: {
     region: string;
     /** A named profile (with `credentialsFile`, or the root user's ~/.aws). */
@@ -107,6 +111,17 @@ export function workerEnvFile(settings: WorkerServiceSettings): string {
     envLine('CUBE_WORKER_ARGS', settings.workerArgs.join(' ')),
     envLine('AWS_REGION', aws.region),
   ];
+  if (settings.controlPlaneKey) {
+    lines.push(
+      '# The key placements must be signed with; wins over what registration returns.',
+      envLine('CUBE_CONTROL_PLANE_KEY', settings.controlPlaneKey),
+    );
+  }
+  const policy = Object.entries(settings.hostPolicy ?? {});
+  if (policy.length > 0) {
+    lines.push('# What this host runs beyond an ordinary container (its own policy).');
+    for (const [key, value] of policy) lines.push(envLine(key, value));
+  }
   if (aws.profile || aws.credentialsFile) {
     lines.push('# AWS credentials: a profile in a shared credentials file.');
     if (aws.profile) lines.push(envLine('AWS_PROFILE', aws.profile));

@@ -2,6 +2,7 @@
 // and local worker processes; stops all of it on request.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { CONTAINER_ALLOWANCES, type ContainerAllowance } from '../../core/containerPolicy.js';
 import { configPath, writeConfig } from '../config.js';
 import {
   EMULATOR_CREDENTIALS,
@@ -26,12 +27,7 @@ export interface LocalClusterOptions {
   log: (line: string) => void;
 }
 
-export const CONTAINER_ALLOWANCES = {
-  'host-network': 'CUBE_ALLOW_HOST_NETWORK',
-  privileged: 'CUBE_ALLOW_PRIVILEGED',
-  'host-mounts': 'CUBE_ALLOW_HOST_MOUNTS',
-} as const;
-export type ContainerAllowance = keyof typeof CONTAINER_ALLOWANCES;
+export { CONTAINER_ALLOWANCES };
 
 export interface LocalCluster {
   apiUrl: string;

@@ -15,6 +15,7 @@ import { after, describe, it } from 'node:test';
 import { UNIT_NAME, unitWord } from '../../cli/install/systemdUnit.js';
 import { PROJECT_ROOT } from '../../cli/local/emulator.js';
 import { runCube } from '../support/cli.js';
+import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cube-install-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -122,6 +123,32 @@ describe('cube worker install', () => {
     assert.match(env, /^AWS_ENDPOINT_URL="http:\/\/localhost:4566"$/m);
     const unit = readFileSync(join(other, 'systemd', UNIT_NAME), 'utf8');
     assert.match(unit, /^User=cube\nSupplementaryGroups=docker$/m);
+  });
+
+  it("pins the control plane's key and this host's allowances in the environment file", async () => {
+    const key = TEST_CONTROL_PLANE_KEY;
+    const pinned = join(root, 'pinned');
+    const result = await install(pinned, [
+      ...flags,
+      '--control-plane-key',
+      key,
+      '--allow',
+      'host-network,privileged',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const env = readFileSync(join(pinned, 'etc', 'worker.env'), 'utf8');
+    assert.ok(env.includes(`CUBE_CONTROL_PLANE_KEY="${key}"`));
+    assert.match(env, /^CUBE_ALLOW_HOST_NETWORK="1"$/m);
+    assert.match(env, /^CUBE_ALLOW_PRIVILEGED="1"$/m);
+    assert.doesNotMatch(env, /CUBE_ALLOW_HOST_MOUNTS/);
+    const bad = await install(join(root, 'badkey'), [...flags, '--control-plane-key', 'abc']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--control-plane-key: not a control plane key/);
+    const badAllow = await install(join(root, 'badallow'), [...flags, '--allow', 'root']);
+    assert.match(
+      badAllow.stderr,
+      /--allow takes host-network, privileged, host-mounts; not 'root'/,
+    );
   });
 
   it('refuses relative paths, a missing region or token, and labels with spaces', async () => {
