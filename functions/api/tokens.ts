@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { TOKEN_ID_PATTERN } from '../../aws/tokenStore.js';
-import { ValidationError } from '../../core/errors.js';
+import { whenGiven } from '../../core/schemaRules.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
@@ -12,7 +12,7 @@ import { jsonResponse } from '../shared/httpErrors.js';
 /** Ten years: a token meant to last longer should simply not expire. */
 export const MAX_TOKEN_HOURS = 24 * 365 * 10;
 
-export const TokenCreateInput = z.strictObject({
+const tokenFields = z.strictObject({
   name: z
     .string()
     .min(1, 'is required')
@@ -36,6 +36,14 @@ export const TokenCreateInput = z.strictObject({
     .optional(),
 });
 
+export const TokenCreateInput = whenGiven(
+  tokenFields,
+  'worker',
+  'scope',
+  ['worker'],
+  'only a worker-scoped token can be bound to a worker',
+);
+
 export const TokenIdParams = z.strictObject({
   id: z.string().regex(TOKEN_ID_PATTERN, 'must be a token id like tk0123456789ab'),
 });
@@ -45,9 +53,6 @@ export async function createToken(event: APIGatewayProxyEventV2, context: Authed
   const parsed = TokenCreateInput.safeParse(event.body);
   if (!parsed.success) throw toValidationError(parsed.error);
   const input = parsed.data;
-  if (input.worker !== undefined && input.scope !== 'worker') {
-    throw new ValidationError('worker', 'only a worker-scoped token can be bound to a worker');
-  }
   const expiresAt =
     input.expiresInHours === undefined
       ? undefined
