@@ -24,11 +24,18 @@ export const TaskIdParams = z.strictObject({
   id: z.string().regex(TASK_ID, 'must be a task id (letters, digits, _ -; at most 64)'),
 });
 
+const caseless = (word: string) =>
+  [...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
+const STATE = `(?:${TASK_STATES.map(caseless).join('|')})`;
+/** Task states in any case, separated by commas; empty: every state. */
+const STATE_LIST = new RegExp(`^\\s*(?:${STATE}\\s*(?:,\\s*${STATE}\\s*)*)?$`);
+
 export const TaskListQuery = z.strictObject({
   state: z
     .string()
     .max(256)
-    .regex(/^[A-Za-z, ]*$/, 'must be task states separated by commas, e.g. RUNNING,PENDING')
+    .regex(STATE_LIST, `must be task states separated by commas: ${TASK_STATES.join(', ')}`)
+    .meta({ description: `Task states, any case, separated by commas: ${TASK_STATES.join(', ')}` })
     .optional(),
   prefix: z
     .string()
@@ -78,7 +85,7 @@ export async function listTasks(event: APIGatewayProxyEventV2, context: AuthedCo
     const found = await findTasksByPrefix(ddb, config, query.prefix, limit);
     return jsonResponse(200, { tasks: found });
   }
-  const states = query.state ? parseStates(query.state) : undefined;
+  const states = query.state?.trim() ? parseStates(query.state) : undefined;
   const page = await listTaskPage(ddb, config, {
     ...(states ? { states } : {}),
     limit,
