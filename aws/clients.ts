@@ -21,8 +21,12 @@ const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ??
 export function createAwsClients(): AwsClients {
   const raw = new DynamoDBClient({ region: region() });
   countRequests(raw, 'dynamodb');
+  // convertClassInstanceToMap: the SDK takes an object for a class instance when it has an
+  // own `constructor` key, so a label or env var named `constructor` failed every write
+  // (a 500 found by generating requests from the OpenAPI document). Nothing stores class
+  // instances (Sets are marshalled as sets before this applies).
   const ddb = DynamoDBDocumentClient.from(raw, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   const sqs = new SQSClient({ region: region() });
   countRequests(sqs, 'sqs');
