@@ -1,14 +1,9 @@
 // What the /v1/services API answers, as the CLI reads it (the server's shapes, kept to the
 // fields the commands show; `--json` prints the server's answer whole).
+import type { ReplicaCounts, RolloutState } from '../../core/services/types.js';
 import type { TaskSpec } from '../../core/types.js';
 
-export type RolloutState =
-  | 'progressing'
-  | 'complete'
-  | 'failed'
-  | 'rolling-back'
-  | 'rolled-back'
-  | 'deleting';
+export type { ReplicaCounts, RolloutState };
 
 export interface Rollout {
   state: RolloutState;
@@ -17,15 +12,6 @@ export interface Rollout {
   startedAt: string;
   progressAt: string;
   reason: string;
-}
-
-export interface ReplicaCounts {
-  desired: number;
-  live: number;
-  running: number;
-  healthy: number;
-  updated: number;
-  stopping: number;
 }
 
 export interface ServiceSummary {
