@@ -47,8 +47,11 @@ test("a killed worker's tasks move; its orphans stop when it returns", {
     'every task RUNNING on the surviving worker',
     async () => {
       const tasks = await cluster.cubeJson<TaskRecord[]>(['ps', '--all', '--json']);
+      // A listing walks the state indexes one after another, so a task that moves back
+      // (LOST -> PENDING) during the walk can be missing from one answer: wait for all.
       const mine = tasks.filter((t) => ids.includes(t.id));
-      return mine.every((t) => t.state === 'RUNNING' && t.workerId !== victim.id)
+      return mine.length === ids.length &&
+        mine.every((t) => t.state === 'RUNNING' && t.workerId !== victim.id)
         ? mine
         : undefined;
     },
