@@ -2,7 +2,9 @@
 // (bind) mounts and which host paths, host networking, capabilities beyond Docker's default set.
 // One rule, held twice: the control plane's operator decides what may be submitted (a 400),
 // and each worker host decides what it runs from its own environment, whatever a record says
-// (the task fails with the host's rule). Both read the same CUBE_ALLOW_* settings.
+// (the task fails with the host's rule). Both read the same CUBE_ALLOW_* settings. The task
+// spec schema of a control plane (core/taskSpec.ts) refuses with policyRefusal's text per
+// field, so its OpenAPI document says what its policy allows.
 import { ValidationError } from './errors.js';
 import type { TaskSpec } from './types.js';
 
@@ -111,19 +113,39 @@ function isUnder(path: string, prefix: string): boolean {
   return path === base || path.startsWith(`${base}/`) || base === '';
 }
 
+/**
+ * The host paths bind mounts may use, without trailing `/` (a path is allowed when it is one
+ * or lies under one); undefined when any is.
+ */
+export function hostMountBases(policy: ContainerPolicy): string[] | undefined {
+  const bases = (policy.hostMountPaths ?? []).map((p) => p.replace(/\/+$/, ''));
+  return bases.length === 0 || bases.includes('') ? undefined : bases;
+}
+
 const allowance = (setting: string) =>
   setting === 'CUBE_HOST_MOUNT_PATHS' || setting === 'CUBE_ALLOW_CAPABILITIES'
     ? setting
     : `${setting}=1`;
 
+/** A control plane's 400 text for `v`: the rule, the setting that allows it, what to do. */
+export const policyRefusal = (v: PolicyViolation): string =>
+  `${v.rule} by this control plane (its operator can set ${allowance(v.setting)})${v.hint ? `; ${v.hint}` : ''}`;
+
 /** The control plane's side: throws ValidationError (a 400) naming the field and the setting. */
 export function enforceContainerPolicy(spec: TaskSpec, policy: ContainerPolicy): void {
   const v = containerPolicyViolation(spec, policy);
-  if (!v) return;
-  throw new ValidationError(
-    v.field,
-    `${v.rule} by this control plane (its operator can set ${allowance(v.setting)})${v.hint ? `; ${v.hint}` : ''}`,
-  );
+  if (v) throw new ValidationError(v.field, policyRefusal(v));
+}
+
+/**
+ * The capabilities a task may add under `policy` (Docker's default set and the extra ones,
+ * each also with `CAP_`), as a pattern; undefined when any may be added.
+ */
+export function addableCapabilitiesPattern(policy: ContainerPolicy): string | undefined {
+  const extra = policy.extraCapabilities ?? [];
+  if (extra.includes('ALL')) return undefined;
+  const names = [...new Set([...DOCKER_DEFAULT_CAPABILITIES, ...extra])].sort();
+  return `^(?:CAP_)?(?:${names.join('|')})$`;
 }
 
 /** The worker's side: the reason a task this host refuses fails with, or undefined. */

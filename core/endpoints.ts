@@ -114,7 +114,7 @@ interface Found {
   endpoint: ReplicaEndpoint;
 }
 
-const HOSTNAME =
+export const HOSTNAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /** Why `text` cannot be a worker's advertised address (an IP address or a DNS name), if so. */

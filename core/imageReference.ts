@@ -27,6 +27,14 @@ export const IMAGE_REFERENCE = new RegExp(REFERENCE.source.replace('(?<name>', '
 
 /** Docker's limit on the name part (registry and path, without tag or digest). */
 export const IMAGE_NAME_MAX_LENGTH = 255;
+/**
+ * With IMAGE_REFERENCE, the name's length limit as a second pattern (no look-ahead, so any
+ * JSON Schema tool reads it): only a tag or digest may follow the first 255 characters, and
+ * neither can swallow part of a name (a tag has no `/`, the name's only `:` is a port's).
+ */
+export const IMAGE_NAME_LENGTH = new RegExp(
+  `^.{1,${IMAGE_NAME_MAX_LENGTH}}(?::${TAG})?(?:@(?:${DIGEST}))?$`,
+);
 /** Name, ":" tag and "@" digest at their longest. */
 export const IMAGE_REFERENCE_MAX_LENGTH = IMAGE_NAME_MAX_LENGTH + 1 + 128 + 1 + 7 + 128;
 

@@ -1,8 +1,9 @@
 // Request rules that zod checks with code and JSON Schema cannot read from that code: each
 // helper here adds the check and what the OpenAPI document says of it, in one call, so the
 // document (built with z.toJSONSchema) and the validator cannot drift apart. JSON Schema has
-// no word for two of them (a total length, unique keys); the document says those with its
-// own keywords `x-cube-maxTotalLength` and `x-cube-uniqueBy`, described in its info.
+// no word for three of them (a total length, unique keys, names distinct across fields); the
+// document says those with its own keywords `x-cube-maxTotalLength`, `x-cube-uniqueBy` and
+// `x-cube-distinctNames`, described in its info.
 import { z } from 'zod';
 
 type Json = Record<string, unknown>;
@@ -125,4 +126,42 @@ export function uniqueBy<T extends z.ZodArray>(
       }
     })
     .meta({ 'x-cube-uniqueBy': by.map((fields) => [...fields]) }) as T;
+}
+
+/** Where names come from: the keys of a record field, or one field of each item of a list. */
+export type NameSource = { keysOf: string } | { itemsOf: string; field: string };
+
+/**
+ * No name is given twice across `sources` (env keys and secret names: one variable each).
+ * The error names the list item that repeats a name.
+ */
+export function distinctNames<T extends z.ZodObject>(
+  schema: T,
+  sources: readonly NameSource[],
+  message: (name: string) => string,
+): T {
+  return schema
+    .superRefine((value: Record<string, unknown>, ctx) => {
+      const seen = new Set<string>();
+      for (const source of sources) {
+        if ('keysOf' in source) {
+          for (const key of Object.keys((value[source.keysOf] ?? {}) as object)) seen.add(key);
+          continue;
+        }
+        const items = (value[source.itemsOf] ?? []) as Record<string, unknown>[];
+        for (const [index, item] of items.entries()) {
+          const name = String(item[source.field]);
+          if (seen.has(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [source.itemsOf, index, source.field],
+              message: message(name),
+            });
+            return;
+          }
+          seen.add(name);
+        }
+      }
+    })
+    .meta({ 'x-cube-distinctNames': sources.map((s) => ({ ...s })) }) as T;
 }

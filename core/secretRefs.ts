@@ -10,6 +10,12 @@ const SECRETS_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$
 const SSM_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 const SECRET_NAME = /^[a-zA-Z0-9/_+=.@-]{1,512}$/;
 
+const inner = (r: RegExp) => r.source.slice(1, -1);
+/** The four forms parseSecretRef reads, as one pattern (for schemas and documents). */
+export const SECRET_REF = new RegExp(
+  `^(?:ssm:${inner(SSM_NAME)}|secretsmanager:${inner(SECRET_NAME)}|${inner(SSM_ARN)}|${inner(SECRETS_ARN)})$`,
+);
+
 export const SECRET_REF_RULE =
   'must be ssm:/path, secretsmanager:NAME, or an SSM parameter or Secrets Manager secret ARN';
 

@@ -1,4 +1,5 @@
 // Human sizes and cpu amounts <-> the integer units stored everywhere.
+import { integerRangePattern } from './rangePattern.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
@@ -51,4 +52,47 @@ export const millisToCores = (millis: number): number => millis / 1000;
 
 export function formatCpu(millis: number): string {
   return `${Number((millis / 1000).toFixed(3))}`;
+}
+
+// The unit groups of parseSize as patterns: `k`, `kb`, `ki`, `kib` in any case, and so on.
+const UNIT_PATTERNS: [number, string][] = [
+  [1, '[bB]?'],
+  [1024, '[kK][iI]?[bB]?'],
+  [1024 ** 2, '[mM][iI]?[bB]?'],
+  [1024 ** 3, '[gG][iI]?[bB]?'],
+  [1024 ** 4, '[tT][iI]?[bB]?'],
+];
+
+/**
+ * A pattern for size strings parseSize reads as `min`..`max` bytes (or 0 when `zero`). It
+ * is a little narrower than parseSize (`0.5g` for at least 6m is left out: a fraction is
+ * allowed only above the smallest whole number of the unit), never wider.
+ */
+export function sizePattern(min: number, max: number, zero: boolean): string {
+  const groups: string[] = [];
+  for (const [unit, suffix] of UNIT_PATTERNS) {
+    const low = Math.ceil(min / unit);
+    const high = Math.floor(max / unit);
+    if (low > high) continue;
+    const numbers = [`${integerRangePattern(high, high)}(?:\\.0+)?`];
+    if (low < high) numbers.unshift(`${integerRangePattern(low, high - 1)}(?:\\.\\d+)?`);
+    if (zero && low > 0) numbers.unshift('0(?:\\.0+)?');
+    groups.push(`0*(?:${numbers.join('|')})\\s*${suffix}`);
+  }
+  return `^\\s*(?:${groups.map((g) => `(?:${g})`).join('|')})\\s*$`;
+}
+
+/** What the document says of a size field (see sizePattern). */
+export function sizeJsonSchema(min: number, max: number, zero: boolean): Record<string, unknown> {
+  const whole = { type: 'integer', minimum: min, maximum: max };
+  return {
+    description:
+      `Bytes (a whole number), or a size like 64m, 1.5g, 512MiB (binary units); ` +
+      `${zero && min > 0 ? `0, or ` : ''}from ${formatSize(min)} to ${formatSize(max)}`,
+    anyOf: [
+      ...(zero && min > 0 ? [{ const: 0 }] : []),
+      whole,
+      { type: 'string', pattern: sizePattern(min, max, zero) },
+    ],
+  };
 }

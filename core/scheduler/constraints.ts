@@ -27,8 +27,19 @@ const EQUALITY = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`);
 const SET = new RegExp(`^(${KEY})\\s+(in|not\\s+in)\\s*\\(([^()]*)\\)$`, 'i');
 const EXISTS = new RegExp(`^(${KEY})\\s+(exists|not\\s+exists)$`, 'i');
 const SINGLE_VALUE = new RegExp(`^${VALUE}$`);
+const caseless = (word: string) =>
+  [...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
+const NOT = `${caseless('not')}\\s+`;
+const LIST = `\\s*${VALUE}\\s*(?:,\\s*${VALUE}\\s*)*`;
+/** Exactly the texts parseConstraint accepts, as one pattern (for schemas and documents). */
+export const CONSTRAINT = new RegExp(
+  `^\\s*(?:${KEY}\\s*(?:==|=|!=)\\s*${VALUE}` +
+    `|${KEY}\\s+(?:${NOT})?${caseless('in')}\\s*\\(${LIST}\\)` +
+    `|${KEY}\\s+(?:${NOT})?${caseless('exists')})\\s*$`,
+);
 
-const SYNTAX = 'must be like zone=a, zone!=a, zone in (a,b), zone not in (a,b) or gpu exists';
+export const CONSTRAINT_SYNTAX =
+  'must be like zone=a, zone!=a, zone in (a,b), zone not in (a,b) or gpu exists';
 
 function canonical(key: string, op: ConstraintOp, values: readonly string[]): string {
   if (op === '=' || op === '!=') return `${key}${op}${values[0]}`;
@@ -57,7 +68,7 @@ export function parseConstraint(text: string): Constraint | string {
   }
   const exists = EXISTS.exec(s);
   if (exists) return make(exists[1]!, normalOp(exists[2]!), []);
-  return `'${s}' ${SYNTAX}`;
+  return `'${s}' ${CONSTRAINT_SYNTAX}`;
 }
 
 function make(key: string, op: ConstraintOp, values: string[]): Constraint {

@@ -3,7 +3,7 @@
 // the field (`task.image`, `update.maxSurge`) and the rule.
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { TaskSpecInput, toValidationError, validateTaskSpec } from '../taskSpec.js';
+import { TaskSpecFields, toValidationError, validateTaskSpec } from '../taskSpec.js';
 import type { ServiceSpec, UpdatePolicy } from './types.js';
 
 export const UPDATE_DEFAULTS: UpdatePolicy = {
@@ -50,7 +50,8 @@ export const UpdatePolicyInput = z.strictObject({
 export const ServiceSpecInput = z.strictObject({
   name: serviceName.optional(),
   replicas: count.optional(),
-  task: TaskSpecInput.omit({ name: true }),
+  // Fields only: validateTaskSpec applies the rules across fields to the task.
+  task: TaskSpecFields.omit({ name: true }),
   update: UpdatePolicyInput.optional(),
 });
 export type ServiceSpecInput = z.input<typeof ServiceSpecInput>;

@@ -5,12 +5,12 @@
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { TaskSpecInput } from '../../core/taskSpec.js';
 import { schedulerPlugins } from '../scheduler/plugins.js';
 import { type AuthedContext, bearerAuth } from '../shared/auth.js';
 import { bodyLimit } from '../shared/bodyLimit.js';
 import { apiTokens } from '../shared/deps.js';
 import { jsonErrors } from '../shared/httpErrors.js';
+import { deployedTaskSpec } from './deployedSchemas.js';
 import { EventListQuery, listEvents } from './events.js';
 import {
   getServiceLogs,
@@ -35,7 +35,7 @@ import {
   WorkerRegistrationInput,
 } from './workers.js';
 
-const TaskSpec = { name: 'TaskSpec', schema: TaskSpecInput };
+const TaskSpec = { name: 'TaskSpec', schema: deployedTaskSpec };
 
 export const apiRoutes: ApiRoute[] = [
   {

@@ -1,7 +1,7 @@
 // GET /v1/openapi.json: the OpenAPI 3.1 document, built from the route table and the same
 // zod schemas that validate each request, so it describes exactly what is enforced.
 import { z } from 'zod';
-import { type ApiRoute, routeScopes } from './routeTable.js';
+import { type ApiRoute, bodySchema, routeScopes } from './routeTable.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -52,7 +52,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     if (route.body && !schemas[route.body.name]) {
-      schemas[route.body.name] = jsonSchema(route.body.schema);
+      schemas[route.body.name] = jsonSchema(bodySchema(route.body));
     }
     const scopes = routeScopes(route);
     const open = route.scopes === 'public';
@@ -103,7 +103,14 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
         'The control plane of Cube. Every route but this document takes ' +
         '`Authorization: Bearer <token>`; a token has one scope (admin, submit, read or ' +
         'worker) and admin may call every route. A path called with a method it does not ' +
-        'take answers 405 with an `Allow` header listing the methods it does take.',
+        'take answers 405 with an `Allow` header listing the methods it does take. ' +
+        'The schemas are the ones the API validates with; three rules JSON Schema has no ' +
+        "keyword for use this document's own: `x-cube-maxTotalLength` (characters, as " +
+        '`maxLength` counts them, of all strings of an array or all keys and values of an ' +
+        'object), `x-cube-uniqueBy` (no two items share a key; each part of the key is ' +
+        "the first listed field an item gives, else that field's default) and " +
+        '`x-cube-distinctNames` (no name is given twice across its sources: the keys of the ' +
+        'object field `keysOf`, the field `field` of each item of the array field `itemsOf`).',
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },

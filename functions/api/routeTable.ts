@@ -19,11 +19,17 @@ export type RouteHandler = (
   context: AuthedContext,
 ) => Promise<APIGatewayProxyResultV2>;
 
-/** A request body schema and the name the OpenAPI document gives it. */
+/**
+ * A request body schema and the name the OpenAPI document gives it; a function when it
+ * depends on the control plane's configuration (read when a request or the document needs it).
+ */
 export interface NamedSchema {
   name: string;
-  schema: z.ZodType;
+  schema: z.ZodType | (() => z.ZodType);
 }
+
+export const bodySchema = (body: NamedSchema): z.ZodType =>
+  typeof body.schema === 'function' ? body.schema() : body.schema;
 
 export interface ApiRoute {
   method: HttpMethod;
@@ -109,7 +115,7 @@ function parseBody(route: ApiRoute, event: APIGatewayProxyEventV2): unknown {
   } catch {
     throw new ValidationError('body', `must be a ${yaml ? 'YAML' : 'JSON'} document`);
   }
-  const parsed = route.body.schema.safeParse(value);
+  const parsed = bodySchema(route.body).safeParse(value);
   if (!parsed.success) throw firstIssue(parsed.error, 'body');
   return value;
 }

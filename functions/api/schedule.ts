@@ -15,11 +15,12 @@ import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
+import { deployedTaskSpec } from './deployedSchemas.js';
 
 export async function dryRunSchedule(event: APIGatewayProxyEventV2, context: AuthedContext) {
   requireScope(context, ['submit', 'read']);
   const deps = getDeps();
-  const spec = validateTaskSpec(event.body as unknown, () => 'dry-run');
+  const spec = validateTaskSpec(event.body as unknown, () => 'dry-run', deployedTaskSpec());
   const policy = spec.scheduler ?? deps.config.defaultPolicy ?? DEFAULT_POLICY;
   if (!policyRegistry.has(policy)) {
     throw new ValidationError(

@@ -4,9 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { awsClients } from '../../aws/clients.js';
 import { findTasksByPrefix, listTaskPage } from '../../aws/taskPages.js';
-import { enforceContainerPolicy } from '../../core/containerPolicy.js';
 import { ValidationError } from '../../core/errors.js';
-import { policyRegistry } from '../../core/scheduler/index.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import { TASK_STATES, type TaskState } from '../../core/types.js';
@@ -14,6 +12,7 @@ import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
 import { getDeps } from '../shared/deps.js';
 import { jsonResponse } from '../shared/httpErrors.js';
+import { deployedTaskSpec } from './deployedSchemas.js';
 import { PageQuery, pageLimit } from './pageQuery.js';
 import { storeSubmittedTask } from './placeOnSubmit.js';
 import { requestStop } from './requestStop.js';
@@ -56,16 +55,12 @@ export async function submitTask(event: APIGatewayProxyEventV2, context: AuthedC
   const { config } = getDeps();
   const id = newTaskId();
   const body = event.body as unknown;
-  const spec = validateTaskSpec(body, () =>
-    defaultName(String((body as { image?: unknown })?.image ?? 'task'), id),
+  // The schema holds this control plane's container policy and scheduling policies.
+  const spec = validateTaskSpec(
+    body,
+    () => defaultName(String((body as { image?: unknown })?.image ?? 'task'), id),
+    deployedTaskSpec(),
   );
-  if (spec.scheduler && !policyRegistry.has(spec.scheduler)) {
-    throw new ValidationError(
-      'scheduler',
-      `unknown policy "${spec.scheduler}"; known: ${policyRegistry.names().join(', ')}`,
-    );
-  }
-  enforceContainerPolicy(spec, config);
   if (!spec.scheduler && config.defaultPolicy) spec.scheduler = config.defaultPolicy;
   const { task, event: created } = newTask(id, spec, `api:${context.principal?.name ?? 'user'}`);
   return jsonResponse(201, { task: await storeSubmittedTask(getDeps(), task, created) });

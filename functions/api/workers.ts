@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { awsClients } from '../../aws/clients.js';
 import { listWorkerPage } from '../../aws/workerPages.js';
 import type { Registration, WorkerStore } from '../../aws/workerStore.js';
-import { advertiseAddressProblem } from '../../core/endpoints.js';
+import { advertiseAddressProblem, HOSTNAME } from '../../core/endpoints.js';
+import { text } from '../../core/schemaRules.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import { WorkerNameTakenError } from '../../core/workerInstance.js';
 import type { AuthedContext } from '../shared/auth.js';
@@ -14,6 +15,14 @@ import { getDeps } from '../shared/deps.js';
 import { HttpError, jsonResponse } from '../shared/httpErrors.js';
 import { noteWorkerEvent } from '../shared/workerLifecycle.js';
 import { PageQuery, pageLimit } from './pageQuery.js';
+
+const H16 = '[0-9a-fA-F]{1,4}';
+/** IPv6 in its full and `::`-shortened forms (no zone, no embedded IPv4): isIP says 6. */
+const IPV6 =
+  `^(?:(?:${H16}:){7}${H16}|(?:${H16}:){1,7}:|(?:${H16}:){1,6}:${H16}` +
+  `|(?:${H16}:){1,5}(?::${H16}){1,2}|(?:${H16}:){1,4}(?::${H16}){1,3}` +
+  `|(?:${H16}:){1,3}(?::${H16}){1,4}|(?:${H16}:){1,2}(?::${H16}){1,5}` +
+  `|${H16}:(?::${H16}){1,6}|:(?:(?::${H16}){1,7}|:))$`;
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -24,18 +33,19 @@ export const WorkerRegistrationInput = z.strictObject({
     .max(LIMITS.nameLength)
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must hold only letters, digits, _ . -'),
   labels: z
-    .record(z.string().min(1).max(LIMITS.labelLength), z.string().max(LIMITS.labelLength))
+    .record(text(LIMITS.labelLength).min(1), text(LIMITS.labelLength))
     .refine((labels) => Object.keys(labels).length <= LIMITS.labels, {
       message: `at most ${LIMITS.labels} labels`,
     })
+    .meta({ maxProperties: LIMITS.labels })
     .default({}),
   capacity: z.strictObject({ cpuMillis: count, memoryBytes: count, diskBytes: count }),
-  version: z.string().max(64).optional(),
+  version: text(64).optional(),
   /** The daemon instance (core/workerInstance.ts); absent from older daemons. */
   instance: z
     .strictObject({
       nonce: z.string().regex(/^[A-Za-z0-9-]{16,64}$/, 'must be 16-64 letters, digits or -'),
-      hostname: z.string().min(1).max(253),
+      hostname: text(253).min(1),
       pid: z
         .number()
         .int()
@@ -49,6 +59,12 @@ export const WorkerRegistrationInput = z.strictObject({
     .superRefine((text, ctx) => {
       const problem = advertiseAddressProblem(text);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    // What advertiseAddressProblem accepts, as patterns: a host name (IPv4 addresses are
+    // among them; the length limit is maxLength) or an IPv6 address.
+    .meta({
+      description: 'An IPv4 or IPv6 address or a host name other workers reach this one at',
+      anyOf: [{ pattern: HOSTNAME.source.replace('(?=.{1,253}$)', '') }, { pattern: IPV6 }],
     })
     .optional(),
 });

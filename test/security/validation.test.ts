@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
-import { enforceContainerPolicy } from '../../core/containerPolicy.js';
+import type { ContainerPolicy } from '../../core/containerPolicy.js';
 import { ValidationError } from '../../core/errors.js';
-import { LIMITS, validateTaskSpec } from '../../core/taskSpec.js';
+import { LIMITS, taskSpecSchema, validateTaskSpec } from '../../core/taskSpec.js';
 import { apiRoutes } from '../../functions/api/handler.js';
 import { buildOpenApiDocument } from '../../functions/api/openapi.js';
 import { type ApiRoute, guardRoute, routeNotFound } from '../../functions/api/routeTable.js';
@@ -90,30 +90,103 @@ describe('container fields of a task spec', () => {
       /twice/,
     );
     rejects(
-      () => spec({ mounts: [{ target: '/x', propagation: 'shared' }] }),
+      () => spec({ mounts: [{ source: '/a', target: '/x', propagation: 'shared' }] }),
       'mounts.0.propagation',
       /unknown field/,
     );
   });
 
   test('privileged mode and host mounts need the control plane to allow them', () => {
-    const privileged = spec({ privileged: true });
-    const bind = spec({
+    const closed: ContainerPolicy = {
+      allowPrivileged: false,
+      allowHostMounts: false,
+      allowHostNetwork: false,
+    };
+    const under = (rules: ContainerPolicy, extra: Record<string, unknown>) => () =>
+      validateTaskSpec({ image: 'busybox', ...extra }, () => 'name', taskSpecSchema(rules));
+    const privileged = { privileged: true };
+    const bind = {
       mounts: [
         { type: 'volume', source: 'v', target: '/v' },
         { source: '/etc', target: '/e' },
       ],
-    });
-    const closed = { allowPrivileged: false, allowHostMounts: false, allowHostNetwork: false };
+    };
+    rejects(under(closed, privileged), 'privileged', /CUBE_ALLOW_PRIVILEGED/);
+    rejects(under(closed, bind), 'mounts.1.type', /CUBE_ALLOW_HOST_MOUNTS/);
     rejects(
-      () => enforceContainerPolicy(privileged, closed),
-      'privileged',
-      /CUBE_ALLOW_PRIVILEGED/,
+      under(closed, { mounts: [{ type: 'bind', source: '/a', target: '/b' }] }),
+      'mounts.0.type',
+      /CUBE_ALLOW_HOST_MOUNTS/,
     );
-    rejects(() => enforceContainerPolicy(bind, closed), 'mounts.1.type', /CUBE_ALLOW_HOST_MOUNTS/);
-    enforceContainerPolicy(privileged, { ...closed, allowPrivileged: true });
-    enforceContainerPolicy(bind, { ...closed, allowHostMounts: true });
-    enforceContainerPolicy(spec({ mounts: [{ type: 'tmpfs', target: '/t' }] }), closed);
+    rejects(under(closed, { mounts: [{ type: 'nfs', target: '/b' }] }), 'mounts.0.type', /volume/);
+    under({ ...closed, allowPrivileged: true }, privileged)();
+    under({ ...closed, allowHostMounts: true }, bind)();
+    under(closed, { privileged: false, mounts: [{ type: 'tmpfs', target: '/t' }] })();
+    // The document of such a control plane says so.
+    const schema = z.toJSONSchema(taskSpecSchema(closed), { io: 'input' }) as {
+      properties: Record<string, { const?: unknown; items?: { oneOf: unknown[] } }>;
+    };
+    assert.equal(schema.properties.privileged!.const, false);
+    assert.equal(schema.properties.mounts!.items!.oneOf.length, 2);
+  });
+
+  test('host networking, host paths and added capabilities follow the control plane too', () => {
+    const closed: ContainerPolicy = {
+      allowPrivileged: false,
+      allowHostMounts: true,
+      allowHostNetwork: false,
+      hostMountPaths: ['/srv/data/'],
+      extraCapabilities: ['NET_ADMIN'],
+    };
+    const schema = taskSpecSchema(closed);
+    const under = (extra: Record<string, unknown>) => () =>
+      validateTaskSpec({ image: 'busybox', ...extra }, () => 'name', schema);
+    rejects(under({ network: 'host' }), 'network', /CUBE_ALLOW_HOST_NETWORK=1\); use bridge/);
+    const bind = (source: string) => ({ mounts: [{ source, target: '/d' }] });
+    rejects(under(bind('/srv/database')), 'mounts.0.source', /CUBE_HOST_MOUNT_PATHS/);
+    rejects(under(bind('/etc')), 'mounts.0.source', /outside the allowed host paths/);
+    under(bind('/srv/data'))();
+    under(bind('/srv/data/x/y'))();
+    rejects(under({ capAdd: ['SYS_ADMIN'] }), 'capAdd.0', /capability SYS_ADMIN is not allowed/);
+    under({ capAdd: ['CAP_NET_ADMIN', 'CHOWN'] })();
+    // What the document says matches: the same values pass and fail its patterns.
+    const doc = z.toJSONSchema(schema, { io: 'input' }) as unknown as {
+      properties: {
+        network: { enum: string[] };
+        capAdd: { items: { pattern: string } };
+        mounts: { items: { oneOf: { properties: { source: { pattern?: string } } }[] } };
+      };
+    };
+    assert.deepEqual(doc.properties.network.enum, ['bridge', 'none']);
+    const capabilities = new RegExp(doc.properties.capAdd.items.pattern);
+    assert.ok(capabilities.test('CAP_NET_ADMIN') && !capabilities.test('SYS_ADMIN'));
+    const source = new RegExp(doc.properties.mounts.items.oneOf[0]!.properties.source.pattern!);
+    for (const [path, allowed] of [
+      ['/srv/data', true],
+      ['/srv/data/x/y', true],
+      ['/srv/database', false],
+      ['/srv/data/../etc', false],
+    ] as const) {
+      assert.equal(source.test(path), allowed, path);
+    }
+  });
+
+  test('a control plane names its policies: others are refused, and the document lists them', () => {
+    const rules = {
+      allowPrivileged: true,
+      allowHostMounts: true,
+      allowHostNetwork: true,
+      policies: ['spread'],
+    };
+    rejects(
+      () => validateTaskSpec({ image: 'a', scheduler: 'nope' }, () => 'n', taskSpecSchema(rules)),
+      'scheduler',
+      /unknown policy "nope"; known: spread/,
+    );
+    const schema = z.toJSONSchema(taskSpecSchema(rules), { io: 'input' }) as unknown as {
+      properties: { scheduler: { enum: string[] } };
+    };
+    assert.deepEqual(schema.properties.scheduler.enum, ['spread']);
   });
 });
 
