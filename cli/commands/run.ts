@@ -3,7 +3,7 @@ import type { TaskRecord, TaskState } from '../../core/types.js';
 import { CubeCommand, workerNames } from '../baseCommand.js';
 import { describeTask, FINISHED_STATES } from '../format.js';
 import { createProgress } from '../progress.js';
-import { buildTaskRequest } from '../taskRequest.js';
+import { buildTaskRequest, type RunFlags } from '../taskRequest.js';
 import { parseTimeout, waitForTask } from '../wait.js';
 
 const SUCCESS: readonly TaskState[] = ['RUNNING', 'COMPLETED'];
@@ -113,37 +113,39 @@ export class RunCommand extends CubeCommand {
   image = Option.String({ name: 'image' });
   command = Option.Rest({ name: 'command' });
 
+  /** The flags as given, for the request body (and the docs check, which resolves them). */
+  flags(): RunFlags {
+    return {
+      image: this.image,
+      command: this.command,
+      name: this.name,
+      cpu: this.cpu,
+      memory: this.memory,
+      disk: this.disk,
+      env: this.env,
+      secret: this.secret,
+      label: this.label,
+      port: this.port,
+      network: this.network,
+      restart: this.restart,
+      scheduler: this.scheduler,
+      constraint: this.constraint,
+      maxReschedules: this.maxReschedules,
+      healthCmd: this.healthCmd,
+      healthHttp: this.healthHttp,
+      healthInterval: this.healthInterval,
+      healthTimeout: this.healthTimeout,
+      healthRetries: this.healthRetries,
+      healthStartPeriod: this.healthStartPeriod,
+      stopSignal: this.stopSignal,
+      stopTimeout: this.stopTimeout,
+      stopAfterDisconnect: this.stopAfterDisconnect,
+      logs: this.logs,
+    };
+  }
+
   protected async run(): Promise<number> {
-    const body = buildTaskRequest(
-      {
-        image: this.image,
-        command: this.command,
-        name: this.name,
-        cpu: this.cpu,
-        memory: this.memory,
-        disk: this.disk,
-        env: this.env,
-        secret: this.secret,
-        label: this.label,
-        port: this.port,
-        network: this.network,
-        restart: this.restart,
-        scheduler: this.scheduler,
-        constraint: this.constraint,
-        maxReschedules: this.maxReschedules,
-        healthCmd: this.healthCmd,
-        healthHttp: this.healthHttp,
-        healthInterval: this.healthInterval,
-        healthTimeout: this.healthTimeout,
-        healthRetries: this.healthRetries,
-        healthStartPeriod: this.healthStartPeriod,
-        stopSignal: this.stopSignal,
-        stopTimeout: this.stopTimeout,
-        stopAfterDisconnect: this.stopAfterDisconnect,
-        logs: this.logs,
-      },
-      process.env,
-    );
+    const body = buildTaskRequest(this.flags(), process.env);
     const timeoutMs = parseTimeout(this.timeout, 120);
     const client = this.client();
     const created = await client.createTask(body);
