@@ -20,6 +20,7 @@ import type { ControlPlaneConfig } from './config.js';
 import { EVENTS_BY_TIME_INDEX } from './eventStore.js';
 import { logsClient } from './logsClient.js';
 import { addMissingIndexes, enableTtl } from './provisionHistory.js';
+import { QUEUE_ENCRYPTION } from './queues.js';
 import {
   TASKS_BY_PREFIX_INDEX,
   TASKS_BY_RESTART_INDEX,
@@ -160,7 +161,7 @@ export async function provisionControlPlane(
   const dlq = await sqs.send(
     new CreateQueueCommand({
       QueueName: `${config.schedulingQueueName}-dlq`,
-      Attributes: { MessageRetentionPeriod: '1209600' },
+      Attributes: { MessageRetentionPeriod: '1209600', ...QUEUE_ENCRYPTION },
     }),
   );
   const dlqAttributes = await sqs.send(
@@ -172,6 +173,7 @@ export async function provisionControlPlane(
       Attributes: {
         VisibilityTimeout: '30',
         ReceiveMessageWaitTimeSeconds: '20',
+        ...QUEUE_ENCRYPTION,
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqAttributes.Attributes!.QueueArn,
           maxReceiveCount: SCHEDULING_MAX_RECEIVES,

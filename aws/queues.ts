@@ -9,6 +9,7 @@ import {
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
@@ -20,12 +21,25 @@ import {
 import type { TaskRecord } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 
+/**
+ * Every queue Cube creates at run time is encrypted at rest with SQS-owned keys (SSE-SQS),
+ * said explicitly rather than left to the account's default. No KMS key, so no IAM grant.
+ */
+export const QUEUE_ENCRYPTION = { SqsManagedSseEnabled: 'true' } as const;
+
 /** Worker queues hold a run message for a while: a worker might be restarting. */
 const WORKER_QUEUE_ATTRIBUTES = {
   VisibilityTimeout: '60',
   MessageRetentionPeriod: '86400',
   ReceiveMessageWaitTimeSeconds: '20',
+  ...QUEUE_ENCRYPTION,
 };
+
+/** CreateQueue's answer when the name exists with other attributes (SDK name, then wire name). */
+const isQueueNameTaken = (error: unknown) =>
+  ['QueueNameExists', 'QueueAlreadyExists', 'AWS.SimpleQueueService.QueueNameExists'].includes(
+    (error as Error).name,
+  );
 
 /** Deliveries of one worker message before it is dead-lettered. */
 export const WORKER_MAX_RECEIVES = 5;
@@ -159,23 +173,40 @@ export class Queues {
 
   /**
    * Creates (or finds: CreateQueue is idempotent for equal attributes) a worker's queue,
-   * whose poison messages go to the workers' shared dead-letter queue.
+   * whose poison messages go to the workers' shared dead-letter queue. A queue made earlier
+   * with other attributes (encryption turned off, an older release's settings) is brought to
+   * these ones instead of refusing the worker.
    */
   async ensureWorkerQueue(workerId: string): Promise<string> {
     const deadLetterUrl = await this.workerDeadLetterQueueUrl();
-    const out = await this.sqs.send(
-      new CreateQueueCommand({
-        QueueName: this.workerQueueName(workerId),
-        Attributes: {
-          ...WORKER_QUEUE_ATTRIBUTES,
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: queueArnFromUrl(deadLetterUrl),
-            maxReceiveCount: WORKER_MAX_RECEIVES,
-          }),
-        },
+    const attributes = {
+      ...WORKER_QUEUE_ATTRIBUTES,
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: queueArnFromUrl(deadLetterUrl),
+        maxReceiveCount: WORKER_MAX_RECEIVES,
       }),
-    );
-    return out.QueueUrl!;
+    };
+    return this.ensureQueueUnderWorkerPrefix(workerId, attributes);
+  }
+
+  /** CreateQueue; when the name exists with other attributes, SetQueueAttributes to these. */
+  private async ensureQueueUnderWorkerPrefix(
+    suffix: string,
+    attributes: Record<string, string>,
+  ): Promise<string> {
+    try {
+      const out = await this.sqs.send(
+        new CreateQueueCommand({ QueueName: this.workerQueueName(suffix), Attributes: attributes }),
+      );
+      return out.QueueUrl!;
+    } catch (error) {
+      if (!isQueueNameTaken(error)) throw error;
+      const queueUrl = await this.workerQueueUrl(suffix);
+      await this.sqs.send(
+        new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }),
+      );
+      return queueUrl;
+    }
   }
 
   /** Deletes a removed worker's queue; one already gone is no error. */
@@ -192,15 +223,10 @@ export class Queues {
 
   /** `<prefix>-worker-dlq`: under the worker queue prefix, so the same grants cover it. */
   async workerDeadLetterQueueUrl(): Promise<string> {
-    if (!this.workerDlqUrl) {
-      const out = await this.sqs.send(
-        new CreateQueueCommand({
-          QueueName: this.workerQueueName('dlq'),
-          Attributes: { MessageRetentionPeriod: '1209600' },
-        }),
-      );
-      this.workerDlqUrl = out.QueueUrl!;
-    }
+    this.workerDlqUrl ??= await this.ensureQueueUnderWorkerPrefix('dlq', {
+      MessageRetentionPeriod: '1209600',
+      ...QUEUE_ENCRYPTION,
+    });
     return this.workerDlqUrl;
   }
 

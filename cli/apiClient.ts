@@ -233,6 +233,11 @@ export class ApiClient {
     return this.allPages<WorkerRecord>('/nodes', query, 'nodes');
   }
 
+  /** The public key placements are signed with, and its fingerprint (any token). */
+  async placementKey(): Promise<PlacementKeyInfo> {
+    return this.request<PlacementKeyInfo>('GET', '/placement-key');
+  }
+
   /** Removes a DOWN worker and its queue (admin token); a live one is refused (409). */
   async removeNode(idOrName: string): Promise<WorkerRecord> {
     return (
@@ -349,6 +354,14 @@ export class ApiClient {
     }
     return data as T;
   }
+}
+
+export interface PlacementKeyInfo {
+  algorithm: string;
+  /** `ed25519:<base64url>`, what `--control-plane-key` takes. */
+  publicKey: string;
+  /** `SHA256:...`, as workers log it. */
+  fingerprint: string;
 }
 
 /** `http://host:8080`, `http://host:8080/`, `http://host:8080/v1` -> `http://host:8080/v1`. */

@@ -90,6 +90,32 @@ export function parsePlacementKey(text: string): KeyObject {
 }
 
 /**
+ * A key's fingerprint as `ssh-keygen -l` prints one (`SHA256:` and the unpadded base64 of the
+ * raw key's SHA-256): short enough to compare by eye between `cube up`, `cube nodes`, the
+ * worker's environment file and its log. Throws if `publicKey` is malformed.
+ */
+export function placementKeyFingerprint(publicKey: string): string {
+  const raw = Buffer.from(publicKey.trim().slice(KEY_PREFIX.length), 'base64url');
+  parsePlacementKey(publicKey);
+  return `SHA256:${createHash('sha256').update(raw).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * Why a worker that pinned `pinned` must not take a control plane's word for `offered` (the
+ * key a registration answer names), or undefined when they are the same key. A compromised or
+ * impostor API cannot hand a pinned worker another key to verify with.
+ */
+export function pinnedKeyMismatch(pinned: string, offered: string): string | undefined {
+  if (pinned.trim() === offered.trim()) return undefined;
+  return (
+    `placement key mismatch: the control plane signs with ${placementKeyFingerprint(offered)}, ` +
+    `the worker pinned ${placementKeyFingerprint(pinned)} (CUBE_CONTROL_PLANE_KEY). If the ` +
+    "control plane's key changed on purpose, pin the new one (GET /v1/placement-key; " +
+    'cube worker install --control-plane-key)'
+  );
+}
+
+/**
  * Why `task` must not run on `workerId`, or undefined when the control plane placed exactly this
  * spec there. An in-place restart keeps its placement's signature: the attempt signed is the one
  * placed, and later attempts on the same worker with the same spec run under it.

@@ -29,7 +29,8 @@ export type SqsAction =
   | 'sqs:SendMessage'
   | 'sqs:ReceiveMessage'
   | 'sqs:DeleteMessage'
-  | 'sqs:DeleteQueue';
+  | 'sqs:DeleteQueue'
+  | 'sqs:SetQueueAttributes';
 
 export type LogsAction =
   | 'logs:CreateLogStream'
@@ -118,8 +119,10 @@ export const API_ACCESS: Access = {
   // submit, drain -> applyDueRestart
   schedulingQueue: ['sqs:SendMessage'],
   schedulingDlq: [],
-  // /v1/workers -> ensureWorkerQueue; submit (placed), stop, drain -> sendToWorker; node rm
-  workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage', 'sqs:DeleteQueue'],
+  // /v1/workers -> ensureWorkerQueue (SetQueueAttributes: a queue made earlier with other
+  // attributes, e.g. unencrypted, is brought to the current ones; SSE-SQS needs no KMS grant);
+  // submit (placed), stop, drain -> sendToWorker; node rm
+  workerQueues: ['sqs:CreateQueue', 'sqs:SendMessage', 'sqs:DeleteQueue', 'sqs:SetQueueAttributes'],
   // GET /v1/tasks/{id}/logs (one stream), a service's replicas (several streams)
   containerLogs: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
 };

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import Docker from 'dockerode';
+import { pinnedKeyMismatch, placementKeyFingerprint } from '../core/placementSignature.js';
 import type { Resources } from '../core/types.js';
 import { startWorkerAgent } from './agent.js';
 import { registerWorker, registrationBody } from './control/registration.js';
@@ -29,18 +30,17 @@ export interface WorkerOptions {
   controlPlaneKey?: string;
 }
 
-/** The key placements are verified with: the pinned one, else registration's; none is an error. */
+/**
+ * The key placements are verified with: the pinned one, else registration's. A pinned worker
+ * refuses an answer naming another key (a compromised API cannot swap keys); none is an error.
+ */
 export function chooseControlPlaneKey(
   pinned: string | undefined,
   registered: string | undefined,
-  log: (line: string) => void,
 ): string {
   if (pinned) {
-    if (registered && registered !== pinned) {
-      log(
-        'the control plane returned another placement key than the pinned one; using the pinned key',
-      );
-    }
+    const mismatch = registered ? pinnedKeyMismatch(pinned, registered) : undefined;
+    if (mismatch) throw new Error(`this worker refuses the control plane's answer: ${mismatch}`);
     return pinned;
   }
   if (!registered) {
@@ -62,6 +62,9 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
   const body = {
     ...registrationBody(options.name, options.labels, capacity, undefined, address),
     instance,
+    // The API refuses a pinned key that is not its own before it stores anything; the
+    // answer is checked here all the same (chooseControlPlaneKey).
+    ...(options.controlPlaneKey ? { controlPlaneKey: options.controlPlaneKey.trim() } : {}),
   };
   const register = () => registerWorker(options.apiUrl, options.token, body, { signal, log });
 
@@ -73,10 +76,13 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     throw error;
   }
   const { worker, queueUrl, config } = registration;
+  const controlPlaneKey = chooseControlPlaneKey(options.controlPlaneKey, config.controlPlaneKey);
   log(
     `worker ${worker.name} registered as ${worker.id}: ${capacity.cpuMillis / 1000} cpu, ` +
       `${Math.round(capacity.memoryBytes / 1024 ** 2)} MiB memory, ` +
-      `${Math.round(capacity.diskBytes / 1024 ** 3)} GiB disk, address ${address}`,
+      `${Math.round(capacity.diskBytes / 1024 ** 3)} GiB disk, address ${address}; ` +
+      `placement key ${placementKeyFingerprint(controlPlaneKey)} ` +
+      `(${options.controlPlaneKey ? 'pinned' : 'from registration'})`,
   );
   if (signal.aborted) return;
 
@@ -84,13 +90,21 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     workerId: worker.id,
     queueUrl,
     config,
-    controlPlaneKey: chooseControlPlaneKey(options.controlPlaneKey, config.controlPlaneKey, log),
+    controlPlaneKey,
     docker,
     log,
     instanceNonce: instance.nonce,
     reregister: async () => {
       const again = await register();
       log(`worker ${again.worker.id} registered again`);
+      // The key verified with stays the one this daemon started with, whatever the API says now.
+      const offered = again.config.controlPlaneKey;
+      if (offered && pinnedKeyMismatch(controlPlaneKey, offered)) {
+        log(
+          `the control plane now names placement key ${placementKeyFingerprint(offered)}; this ` +
+            `daemon keeps verifying with ${placementKeyFingerprint(controlPlaneKey)}`,
+        );
+      }
     },
     ...(options.heartbeatIntervalMs !== undefined
       ? { heartbeatIntervalMs: options.heartbeatIntervalMs }

@@ -29,7 +29,9 @@ export class NodesCommand extends CubeCommand {
     details: `
       CPU, MEMORY and DISK show allocated/capacity: what placed tasks reserve, not what
       they use. HEARTBEAT is the time since the worker last reported. ADDRESS is where the
-      worker's published ports are reached (its --advertise-addr).
+      worker's published ports are reached (its --advertise-addr). The last line is the
+      fingerprint of the key placements are signed with: every worker listed verifies against
+      it (each logs the fingerprint it holds when it registers).
     `,
     examples: [
       ['List workers', 'cube nodes'],
@@ -47,7 +49,8 @@ export class NodesCommand extends CubeCommand {
   });
 
   protected async run(): Promise<number> {
-    const nodes = selectNodes(await this.client().listNodes(), this.constraint ?? []);
+    const client = this.client();
+    const nodes = selectNodes(await client.listNodes(), this.constraint ?? []);
     nodes.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
     if (this.json) {
       this.printJson(nodes);
@@ -73,6 +76,9 @@ export class NodesCommand extends CubeCommand {
         { maxWidths: { NAME: 32, LABELS: 40 } },
       ),
     );
+    // An older control plane has no such route: the table alone.
+    const key = await client.placementKey().catch(() => undefined);
+    if (key) this.context.stdout.write(`\nplacement key ${key.fingerprint}\n`);
     return 0;
   }
 }

@@ -1,6 +1,7 @@
 // `cube up`: a whole local cluster on this machine, until Ctrl-C.
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
+import { placementKeyFingerprint } from '../../core/placementSignature.js';
 import { CubeCommand } from '../baseCommand.js';
 import type { LocalCluster } from '../local/cluster.js';
 
@@ -96,6 +97,8 @@ export class UpCommand extends CubeCommand {
       this.context.stdout.write(
         `Cube is up.\n  API:    ${cluster.apiUrl}\n  Token:  ${cluster.token}\n` +
           `  AWS:    ${cluster.emulatorEndpoint}\n  Config: ${cluster.configFile}\n` +
+          `  Key:    ${placementKeyFingerprint(cluster.placementKey)} (placements are signed; ` +
+          `a worker pins it with --control-plane-key ${cluster.placementKey})\n` +
           'Press Ctrl-C to stop.\n',
       );
     }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, Option, UsageError } from 'clipanion';
 import { advertiseAddressProblem } from '../../core/endpoints.js';
+import { parsePlacementKey } from '../../core/placementSignature.js';
 import type { Resources } from '../../core/types.js';
 import { coresToMillis, parseSize } from '../../core/units.js';
 import { CubeCommand } from '../baseCommand.js';
@@ -112,6 +113,13 @@ export class WorkerCommand extends CubeCommand {
     // Before the SDK's clients exist: they read the environment when they are made.
     Object.assign(process.env, localAwsEnv(config.apiUrl, configFileOrNone()));
     const pinnedKey = this.controlPlaneKey ?? process.env.CUBE_CONTROL_PLANE_KEY;
+    if (pinnedKey) {
+      try {
+        parsePlacementKey(pinnedKey);
+      } catch (error) {
+        throw new UsageError(`--control-plane-key: ${(error as Error).message}`);
+      }
+    }
 
     // The only place the CLI loads worker code: the daemon runs in this process.
     const { runWorker } = await import('../../worker/daemon.js');

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Command, Option, UsageError } from 'clipanion';
 import { CONTAINER_ALLOWANCES } from '../../core/containerPolicy.js';
-import { parsePlacementKey } from '../../core/placementSignature.js';
+import { parsePlacementKey, placementKeyFingerprint } from '../../core/placementSignature.js';
+import { ApiClient } from '../apiClient.js';
 import { readConfig, readTokenFile } from '../config.js';
 import { reportError } from '../errors.js';
 import {
@@ -29,7 +30,7 @@ abstract class ServiceCommand extends Command {
     description: `Environment file with the URL, token and AWS settings (default ${DEFAULT_ENV_FILE})`,
   });
 
-  protected abstract run(): number;
+  protected abstract run(): number | Promise<number>;
 
   async execute(): Promise<number> {
     try {
@@ -39,7 +40,7 @@ abstract class ServiceCommand extends Command {
       ] as const) {
         if (!isAbsolute(path)) throw new UsageError(`${flag} must be an absolute path`);
       }
-      return this.run();
+      return await this.run();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EACCES') {
         return reportError(
@@ -63,7 +64,10 @@ export class WorkerInstallCommand extends ServiceCommand {
     details: `
       Writes a systemd unit (cube-worker.service) that runs \`cube worker\` with this
       installation's node and cube, and an environment file (mode 0600) holding the API URL,
-      the token, the worker's name and labels, and where its AWS credentials come from.
+      the token, the worker's name and labels, where its AWS credentials come from, and the
+      control plane's placement key, pinned: --control-plane-key, else the one the API
+      answers now (GET /v1/placement-key; compare the fingerprint printed with \`cube up\`'s
+      or \`cube nodes\`'). A pinned worker refuses a control plane holding another key.
       The API URL and token come from the flags, else CUBE_API_URL / CUBE_TOKEN, else the
       CLI's config file. Without --aws-profile the SDK's default chain is used (an instance
       profile with the stack's WorkerPolicyArn attached). Run as root, then enable it with
@@ -104,7 +108,7 @@ export class WorkerInstallCommand extends ServiceCommand {
   });
   controlPlaneKey = Option.String('--control-plane-key', {
     description:
-      "Pin the control plane's placement key (ed25519:..., printed by registration); default: trust registration",
+      "The control plane's placement key to pin (ed25519:...; cube up prints it); default: the API's (GET /v1/placement-key)",
   });
   allow = Option.String('--allow', {
     description: 'What this host runs, comma-separated: host-network, privileged, host-mounts',
@@ -121,7 +125,7 @@ export class WorkerInstallCommand extends ServiceCommand {
     description: 'Run as this user (added to the docker group) instead of root',
   });
 
-  protected run(): number {
+  protected async run(): Promise<number> {
     const { apiUrl, token } = readConfig({
       apiUrl: this.apiUrl,
       token: readTokenFile(this.tokenFile, this.token),
@@ -175,13 +179,17 @@ export class WorkerInstallCommand extends ServiceCommand {
     const spaced = workerArgs.find((arg) => /\s/.test(arg));
     if (spaced) throw new UsageError(`'${spaced}' must not contain whitespace`);
 
+    // Last, once every flag is known good: the one step that needs the API.
+    const controlPlaneKey =
+      this.controlPlaneKey?.trim() ?? (await fetchPlacementKey(apiUrl, token));
+
     const paths = installWorkerService(
       {
         apiUrl,
         token,
         name,
         workerArgs,
-        ...(this.controlPlaneKey ? { controlPlaneKey: this.controlPlaneKey.trim() } : {}),
+        controlPlaneKey,
         hostPolicy,
         aws: {
           region,
@@ -201,9 +209,29 @@ export class WorkerInstallCommand extends ServiceCommand {
     );
     this.print(`wrote ${paths.unitPath}`);
     this.print(`wrote ${paths.envFile} (mode 0600)`);
+    this.print(
+      `pinned placement key ${placementKeyFingerprint(controlPlaneKey)}` +
+        (this.controlPlaneKey
+          ? ''
+          : ` (answered by ${apiUrl}; compare it with cube up's or cube nodes')`),
+    );
     this.print(`start it now and at every boot:\n  ${ENABLE}`);
     this.print('follow its log:\n  journalctl -u cube-worker -f');
     return 0;
+  }
+}
+
+/** The key the API signs placements with now, to pin; a clear error when it cannot be had. */
+async function fetchPlacementKey(apiUrl: string, token: string): Promise<string> {
+  try {
+    const { publicKey } = await new ApiClient({ apiUrl, token, timeoutMs: 15_000 }).placementKey();
+    parsePlacementKey(publicKey);
+    return publicKey;
+  } catch (error) {
+    throw new Error(
+      `cannot get the control plane's placement key to pin: ${(error as Error).message}; ` +
+        'give it with --control-plane-key ed25519:... (GET /v1/placement-key, or the Key line of cube up)',
+    );
   }
 }
 

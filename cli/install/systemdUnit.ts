@@ -113,7 +113,7 @@ export function workerEnvFile(settings: WorkerServiceSettings): string {
   ];
   if (settings.controlPlaneKey) {
     lines.push(
-      '# The key placements must be signed with; wins over what registration returns.',
+      '# The key placements must be signed with; a control plane holding another is refused.',
       envLine('CUBE_CONTROL_PLANE_KEY', settings.controlPlaneKey),
     );
   }

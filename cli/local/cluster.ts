@@ -34,6 +34,8 @@ export interface LocalCluster {
   token: string;
   configFile: string;
   emulatorEndpoint: string;
+  /** The public key placements are signed with (`ed25519:...`); its local workers pin it. */
+  placementKey: string;
   /** Stops the workers (SIGTERM, SIGKILL after 10 s), the control plane, then the emulator. */
   stop(): Promise<void>;
   /** SIGKILL of every process it started, for a user who will not wait for stop(). */
@@ -103,6 +105,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         controlPlane.apiUrl,
         '--token',
         controlPlane.workerToken,
+        '--control-plane-key',
+        controlPlane.placementKey,
         ...(options.workerArgs ?? []),
       ],
       {
@@ -136,6 +140,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     token: controlPlane.adminToken,
     configFile,
     emulatorEndpoint: process.env.AWS_ENDPOINT_URL!,
+    placementKey: controlPlane.placementKey,
     stop: async () => {
       await Promise.all(
         workers.map(

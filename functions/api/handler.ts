@@ -21,6 +21,7 @@ import {
 } from './logs.js';
 import { cordonNode, drainNode, removeNode, uncordonNode } from './nodes.js';
 import { openApiRoute } from './openapi.js';
+import { getPlacementKey } from './placementKey.js';
 import { type ApiRoute, isPublicRequest, routeNotFound, toRouterRoutes } from './routeTable.js';
 import { dryRunSchedule } from './schedule.js';
 import { serviceEndpointRoutes } from './services/endpoints.js';
@@ -150,9 +151,21 @@ export const apiRoutes: ApiRoute[] = [
     scopes: ['worker'],
     body: { name: 'WorkerRegistration', schema: WorkerRegistrationInput },
     responses: { 201: '{ worker, queueUrl, config }' },
-    // Another live daemon holds the name (WORKER_NAME_TAKEN, with Retry-After).
+    // Another live daemon holds the name (WORKER_NAME_TAKEN, with Retry-After), or the worker
+    // pinned another placement key than this control plane's (PLACEMENT_KEY_MISMATCH).
     errors: [409],
     handler: registerWorker,
+  },
+  {
+    method: 'GET',
+    path: '/v1/placement-key',
+    operationId: 'getPlacementKey',
+    summary:
+      "The control plane's public key for signed placements (what a worker pins) and its fingerprint",
+    // A public key holds no secret, but it is the cluster's: any valid token, not anyone.
+    scopes: 'any',
+    responses: { 200: '{ algorithm, publicKey: "ed25519:...", fingerprint: "SHA256:..." }' },
+    handler: getPlacementKey,
   },
   {
     method: 'POST',

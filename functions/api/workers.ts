@@ -6,6 +6,7 @@ import { awsClients } from '../../aws/clients.js';
 import { listWorkerPage } from '../../aws/workerPages.js';
 import type { Registration, WorkerStore } from '../../aws/workerStore.js';
 import { advertiseAddressProblem, HOSTNAME } from '../../core/endpoints.js';
+import { pinnedKeyMismatch } from '../../core/placementSignature.js';
 import { text } from '../../core/schemaRules.js';
 import { LIMITS, toValidationError } from '../../core/taskSpec.js';
 import { WorkerNameTakenError } from '../../core/workerInstance.js';
@@ -67,6 +68,11 @@ export const WorkerRegistrationInput = z.strictObject({
       anyOf: [{ pattern: HOSTNAME.source.replace('(?=.{1,253}$)', '') }, { pattern: IPV6 }],
     })
     .optional(),
+  /** The placement key the worker pinned; another than this control plane's is a 409. */
+  controlPlaneKey: z
+    .string()
+    .regex(/^ed25519:[A-Za-z0-9_-]{43}$/, 'must be ed25519:<43 base64url characters>')
+    .optional(),
 });
 
 /** `{id}` of /v1/nodes/{id}/...: a worker id or a worker name. */
@@ -97,6 +103,10 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       `this token is bound to worker "${principal.worker}"; it cannot register "${input.name}"`,
     );
   }
+  // A worker pinned to another key would refuse this answer: say so before storing anything.
+  const { publicKey } = await placementSigner();
+  const mismatch = input.controlPlaneKey && pinnedKeyMismatch(input.controlPlaneKey, publicKey);
+  if (mismatch) throw new HttpError(409, 'PLACEMENT_KEY_MISMATCH', mismatch);
   const id = workerIdFor(config.prefix, input.name);
   const queueUrl = await queues.ensureWorkerQueue(id);
   const worker = await registerOrRefuse(workers, {
@@ -138,7 +148,7 @@ export async function registerWorker(event: APIGatewayProxyEventV2, context: Aut
       // Where the worker ships its containers' output, one stream per task attempt.
       logGroup: config.logGroup,
       // The public key this control plane signs placements with; a worker may pin its own copy.
-      controlPlaneKey: (await placementSigner()).publicKey,
+      controlPlaneKey: publicKey,
     },
   });
 }

@@ -32,6 +32,8 @@ export interface LocalControlPlane {
   apiUrl: string;
   adminToken: string;
   workerToken: string;
+  /** The public key placements are signed with (`ed25519:...`), for workers to pin. */
+  placementKey: string;
   /** Environment for child processes that must reach the same tables and queues. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -51,7 +53,7 @@ export async function startLocalControlPlane(
   );
   process.env.CUBE_SCHEDULING_QUEUE_URL = schedulingQueueUrl;
   // Loaded now, once for the process: the handlers' getDeps().placementSigner() is this one.
-  await placementSigner(
+  const signer = await placementSigner(
     options.placementKeyFile
       ? { ...process.env, CUBE_PLACEMENT_KEY_FILE: options.placementKeyFile }
       : process.env,
@@ -95,6 +97,7 @@ export async function startLocalControlPlane(
     apiUrl: url,
     adminToken,
     workerToken,
+    placementKey: signer.publicKey,
     env: { ...controlPlaneEnv({ ...base, schedulingQueueUrl }) },
     stop: async () => {
       clearInterval(timer);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { UNIT_NAME, unitWord } from '../../cli/install/systemdUnit.js';
 import { PROJECT_ROOT } from '../../cli/local/emulator.js';
+import { placementKeyFingerprint } from '../../core/placementSignature.js';
 import { runCube } from '../support/cli.js';
 import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
 
@@ -59,6 +60,10 @@ const flags = [
   '10.0.0.5',
   '--bridge-network',
   'cube-net',
+  // Given, so nothing asks the (unreachable) API for it; test/security/placementKeyPinning
+  // installs against a live one.
+  '--control-plane-key',
+  TEST_CONTROL_PLANE_KEY,
 ];
 
 describe('cube worker install', () => {
@@ -128,20 +133,16 @@ describe('cube worker install', () => {
   it("pins the control plane's key and this host's allowances in the environment file", async () => {
     const key = TEST_CONTROL_PLANE_KEY;
     const pinned = join(root, 'pinned');
-    const result = await install(pinned, [
-      ...flags,
-      '--control-plane-key',
-      key,
-      '--allow',
-      'host-network,privileged',
-    ]);
+    const result = await install(pinned, [...flags, '--allow', 'host-network,privileged']);
     assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.includes(`pinned placement key ${placementKeyFingerprint(key)}`));
     const env = readFileSync(join(pinned, 'etc', 'worker.env'), 'utf8');
     assert.ok(env.includes(`CUBE_CONTROL_PLANE_KEY="${key}"`));
     assert.match(env, /^CUBE_ALLOW_HOST_NETWORK="1"$/m);
     assert.match(env, /^CUBE_ALLOW_PRIVILEGED="1"$/m);
     assert.doesNotMatch(env, /CUBE_ALLOW_HOST_MOUNTS/);
-    const bad = await install(join(root, 'badkey'), [...flags, '--control-plane-key', 'abc']);
+    const withoutKey = flags.slice(0, -2);
+    const bad = await install(join(root, 'badkey'), [...withoutKey, '--control-plane-key', 'abc']);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--control-plane-key: not a control plane key/);
     const badAllow = await install(join(root, 'badallow'), [...flags, '--allow', 'root']);
@@ -149,6 +150,23 @@ describe('cube worker install', () => {
       badAllow.stderr,
       /--allow takes host-network, privileged, host-mounts; not 'root'/,
     );
+  });
+
+  it('without --control-plane-key asks the API, and writes nothing when it cannot', async () => {
+    const dir = join(root, 'unreachable');
+    const result = await install(dir, [
+      ...flags
+        .slice(0, -2)
+        .map((arg) => (arg.startsWith('https://abc') ? 'http://127.0.0.1:2' : arg)),
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /cannot get the control plane's placement key to pin: .*connection refused/,
+    );
+    assert.match(result.stderr, /--control-plane-key ed25519:/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(dir), false);
   });
 
   it('refuses relative paths, a missing region or token, and labels with spaces', async () => {

@@ -374,7 +374,12 @@ describe('IAM', () => {
         'dynamodb:Scan',
       ],
       [queueArn()]: ['sqs:SendMessage'],
-      [workerQueues]: ['sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:SendMessage'],
+      [workerQueues]: [
+        'sqs:CreateQueue',
+        'sqs:DeleteQueue',
+        'sqs:SendMessage',
+        'sqs:SetQueueAttributes',
+      ],
       [placementKey()]: ['secretsmanager:GetSecretValue'],
       [containerLogs()]: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
     });

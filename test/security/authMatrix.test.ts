@@ -145,6 +145,7 @@ describe('auth matrix over the OpenAPI document', { timeout: 180_000 }, () => {
       'GET /v1/tokens',
       'DELETE /v1/tokens/{id}',
       'GET /v1/openapi.json',
+      'GET /v1/placement-key',
       'PUT /v1/services/{name}',
       'GET /v1/services',
       'GET /v1/services/{name}',

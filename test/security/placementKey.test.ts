@@ -1,6 +1,7 @@
 // The placement key: derived from its secret, kept 0600 by `cube up`, the same across restarts;
 // a signature covers exactly the task, the attempt placed, the worker and the spec.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,13 @@ import {
   canonicalJson,
   PlacementSigner,
   parsePlacementKey,
+  pinnedKeyMismatch,
+  placementKeyFingerprint,
   placementSignatureProblem,
 } from '../../core/placementSignature.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
 import { newTask } from '../../core/taskStateMachine.js';
+import { chooseControlPlaneKey } from '../../worker/daemon.js';
 
 describe('placement key', () => {
   it('is written once, 0600, and read back the same by a restarted control plane', () => {
@@ -55,5 +59,31 @@ describe('placement key', () => {
     ];
     for (const problem of refused) assert.match(problem ?? '', /^placement signature: /);
     assert.throws(() => parsePlacementKey('ed25519:short'), /not a control plane key/);
+  });
+
+  it('has a fingerprint: SHA-256 of the raw key, as ssh-keygen -l prints keys', () => {
+    const key = new PlacementSigner('a-secret-of-at-least-thirty-two-characters!').publicKey;
+    const raw = Buffer.from(key.slice('ed25519:'.length), 'base64url');
+    assert.equal(raw.length, 32);
+    const expected = createHash('sha256').update(raw).digest('base64').replace(/=+$/, '');
+    assert.equal(placementKeyFingerprint(key), `SHA256:${expected}`);
+    assert.equal(placementKeyFingerprint(` ${key}\n`), `SHA256:${expected}`);
+    assert.throws(() => placementKeyFingerprint('ed25519:short'), /not a control plane key/);
+  });
+
+  it('a pinned key refuses another, naming both fingerprints; the same key passes', () => {
+    const pinned = new PlacementSigner('the-pinned-secret-of-thirty-two-characters').publicKey;
+    const offered = new PlacementSigner('an-offered-secret-of-thirty-two-characters').publicKey;
+    assert.equal(pinnedKeyMismatch(pinned, pinned), undefined);
+    assert.equal(pinnedKeyMismatch(pinned, `${pinned}\n`), undefined);
+    const problem = pinnedKeyMismatch(pinned, offered) ?? '';
+    assert.ok(problem.includes(`signs with ${placementKeyFingerprint(offered)}`), problem);
+    assert.ok(problem.includes(`pinned ${placementKeyFingerprint(pinned)}`), problem);
+
+    assert.equal(chooseControlPlaneKey(pinned, pinned), pinned);
+    assert.equal(chooseControlPlaneKey(pinned, undefined), pinned, 'an older control plane');
+    assert.equal(chooseControlPlaneKey(undefined, offered), offered, 'nothing pinned');
+    assert.throws(() => chooseControlPlaneKey(pinned, offered), /placement key mismatch/);
+    assert.throws(() => chooseControlPlaneKey(undefined, undefined), /would run nothing/);
   });
 });

@@ -11,6 +11,7 @@ import type { ControlPlaneConfig } from '../../aws/config.js';
 import { Queues } from '../../aws/queues.js';
 import { TaskStore } from '../../aws/taskStore.js';
 import { WorkerStore } from '../../aws/workerStore.js';
+import { PlacementSigner, placementKeyFingerprint } from '../../core/placementSignature.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { Resources } from '../../core/types.js';
 import { runWorker } from '../../worker/daemon.js';
@@ -168,6 +169,40 @@ describe('worker daemon', { timeout: 90_000 }, () => {
     });
     assert.equal(left.length, 1, 'the container outlives the worker process');
     assert.ok(logs.some((l) => l.includes('registering again')));
+  });
+
+  it('refuses an answer naming another key than the pinned one, before taking any work', {
+    timeout: 30_000,
+  }, async () => {
+    // The stand-in answers with its own key whatever the worker pinned: a compromised API.
+    const pinned = new PlacementSigner('the-key-this-host-pinned-0123456789abcdef').publicKey;
+    const before = registrations.length;
+    const logs: string[] = [];
+    await assert.rejects(
+      runWorker(
+        {
+          apiUrl,
+          token: TOKEN,
+          name: `${name}-pinned`,
+          labels: {},
+          capacity: { cpuMillis: 1, memoryBytes: 1, diskBytes: 1 },
+          docker,
+          controlPlaneKey: pinned,
+          log: (line) => logs.push(line),
+        },
+        new AbortController().signal,
+      ),
+      (error: Error) =>
+        error.message.includes(placementKeyFingerprint(TEST_CONTROL_PLANE_KEY)) &&
+        error.message.includes(placementKeyFingerprint(pinned)) &&
+        /refuses the control plane's answer: placement key mismatch/.test(error.message),
+    );
+    // The worker told the API what it pinned, and never got as far as its queue loop.
+    assert.equal(
+      (registrations[before] as unknown as { controlPlaneKey?: string }).controlPlaneKey,
+      pinned,
+    );
+    assert.ok(!logs.some((l) => / registered as /.test(l)), logs.join('\n'));
   });
 
   it('gives up at once when the API refuses the token', { timeout: 10_000 }, async () => {

@@ -18,6 +18,8 @@ export interface RegistrationBody {
   address?: string;
   /** This daemon instance: one name, one live daemon (core/workerInstance.ts). */
   instance?: InstanceClaim;
+  /** The placement key this worker pinned: a control plane holding another refuses it (409). */
+  controlPlaneKey?: string;
 }
 
 /** The part of the control plane's configuration a worker needs. */
