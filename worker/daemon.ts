@@ -17,6 +17,8 @@ export interface WorkerOptions {
   name: string;
   labels: Record<string, string>;
   capacity?: Partial<Resources>;
+  /** Offer `capacity` as declared even where it is more than the host has. */
+  oversubscribe?: boolean;
   log?: (line: string) => void;
   docker?: Docker;
   heartbeatIntervalMs?: number;
@@ -54,7 +56,7 @@ export function chooseControlPlaneKey(
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
   const docker = options.docker ?? new Docker();
-  const capacity = await detectCapacity(options.capacity, docker, log);
+  const capacity = await detectCapacity(options.capacity, docker, log, options.oversubscribe);
   const address = options.address ?? (await detectAdvertiseAddress());
   // This daemon instance: its heartbeats are conditional on the nonce, and a second daemon
   // given the same name is refused while this one lives (core/workerInstance.ts).

@@ -71,6 +71,10 @@ export class WorkerCommand extends CubeCommand {
     description: 'Memory to offer, e.g. 4g (default: detected)',
   });
   disk = Option.String('--disk', { description: 'Disk to offer, e.g. 20g (default: detected)' });
+  oversubscribe = Option.Boolean('--oversubscribe', false, {
+    description:
+      'Offer --cpu and --memory as given even above what the host has (default: clamped to the host)',
+  });
   startConcurrency = Option.String('--start-concurrency', {
     description: 'Containers started at once (default 4; a backlog waits in the queue)',
   });
@@ -143,6 +147,7 @@ export class WorkerCommand extends CubeCommand {
           name,
           labels,
           ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
+          ...(this.oversubscribe ? { oversubscribe: true } : {}),
           ...(startConcurrency !== undefined ? { startConcurrency } : {}),
           ...(address !== undefined ? { address } : {}),
           ...(bridgeNetwork !== undefined ? { bridgeNetwork } : {}),

@@ -109,6 +109,7 @@ export function apiClient(cluster: Pick<TestCluster, 'apiUrl' | 'token'>) {
     return (await response.json()) as T;
   };
   return {
+    call,
     submit: async (spec: object = SLEEPER) =>
       (
         await call<{ task: TaskRecord }>('/v1/tasks', {
@@ -118,8 +119,20 @@ export function apiClient(cluster: Pick<TestCluster, 'apiUrl' | 'token'>) {
       ).task,
     get: (id: string) => call<{ task: TaskRecord; events: TaskEvent[] }>(`/v1/tasks/${id}`),
     stop: (id: string) => call<{ task: TaskRecord }>(`/v1/tasks/${id}`, { method: 'DELETE' }),
-    list: async (state?: string) =>
-      (await call<{ tasks: TaskRecord[] }>(`/v1/tasks${state ? `?state=${state}` : ''}`)).tasks,
+    /** Every page of the listing (the API answers 100 tasks a page by default). */
+    list: async (state?: string) => {
+      const tasks: TaskRecord[] = [];
+      let nextToken: string | undefined;
+      do {
+        const query = new URLSearchParams({ limit: '1000' });
+        if (state) query.set('state', state);
+        if (nextToken) query.set('nextToken', nextToken);
+        const page = await call<{ tasks: TaskRecord[]; nextToken?: string }>(`/v1/tasks?${query}`);
+        tasks.push(...page.tasks);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return tasks;
+    },
     nodes: async () => (await call<{ nodes: WorkerRecord[] }>('/v1/nodes')).nodes,
   };
 }

@@ -43,7 +43,13 @@ async function main() {
   // The product's own intervals (heartbeat, reconcile), not the tests' quicker ones.
   const cluster = await startTestCluster('e2e', ['--workers', '0'], { defaults: true });
   // Room for every task whatever the host reports (all of them keep running to the end).
-  cluster.startWorker(`${cluster.prefix}-w`, ['--cpu', '256', '--memory', '64g']);
+  cluster.startWorker(`${cluster.prefix}-w`, [
+    '--cpu',
+    '256',
+    '--memory',
+    '64g',
+    '--oversubscribe',
+  ]);
   const api = apiClient(cluster);
   const stopEvents = new AbortController();
   const workerIds: string[] = [];

@@ -72,7 +72,13 @@ async function oneVariant(cluster: TestCluster, variant: 'source' | 'bundle') {
   cluster.env.CUBE_WORKER_FROM_SOURCE = variant === 'source' ? '1' : '0';
   const api = apiClient(cluster);
   const name = `${cluster.prefix}-${variant}`;
-  const child: ChildProcess = cluster.startWorker(name, ['--cpu', '64', '--memory', '64g']);
+  const child: ChildProcess = cluster.startWorker(name, [
+    '--cpu',
+    '64',
+    '--memory',
+    '64g',
+    '--oversubscribe',
+  ]);
   const ids: string[] = [];
   let workerId: string | undefined;
   try {

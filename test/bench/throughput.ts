@@ -19,10 +19,15 @@
 // a single raw run before measures Cube against another moment. `--raw before` runs once.
 // `--logs FILE` keeps the control plane's and workers' output there (e.g. to see why a worker
 // was taken for lost).
+// The run also says whether its load made the control plane take a live worker for lost: the
+// workers' `down` events from the cluster's timeline, against the worker processes, which all
+// run until the end (workersDown.ts); and the closest call, the oldest heartbeat a poll of the
+// nodes saw as a share of the silence allowed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ClusterEvent } from '../../core/history/events.js';
 import type { TaskRecord } from '../../core/types.js';
 import { DEFAULT_START_CONCURRENCY } from '../../worker/engine/dockerRuntime.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
@@ -32,6 +37,7 @@ import { apiClient, benchArgs, machine, SLEEPER, sleep, waitForNodes } from './b
 import { benchOnSplit, spawnedOn, splitCpus, WORKER_NICE } from './cpuSplit.js';
 import { pool, rawRate, removeAllLabelled, watched } from './rawEngine.js';
 import { round } from './stats.js';
+import { HeartbeatMargin, WorkerProcesses, workersMarkedDown } from './workersDown.js';
 
 const { json, option, progress, text } = benchArgs();
 const logsFile = text('--logs');
@@ -105,6 +111,11 @@ async function main() {
   const api = apiClient(cluster);
   const workerIds: string[] = [];
   const ids: string[] = [];
+  const processes = new WorkerProcesses();
+  const workerNames = new Map<string, string>();
+  // The same base TTL as the cluster's (the product default unless the environment sets one).
+  const margin = new HeartbeatMargin(Number(process.env.CUBE_HEARTBEAT_TTL_MS ?? 6_000));
+  const runStart = new Date();
   let result: Record<string, unknown> | undefined;
   let rate = 0;
   /** Why the engine was given up on while the tasks stopped (no raw run after, then). */
@@ -117,15 +128,20 @@ async function main() {
         '64',
         '--memory',
         '64g',
+        '--oversubscribe',
         '--start-concurrency',
         String(startConcurrency),
       ];
-      const start = () => cluster.startWorker(`${cluster.prefix}-w${i}`, args);
+      const name = `${cluster.prefix}-w${i}`;
+      const start = () => processes.track(name, cluster.startWorker(name, args));
       // A worker daemon runs on the host, beside the engine.
       if (split) spawnedOn(split.host, split.cloud, start, WORKER_NICE);
       else start();
     }
-    workerIds.push(...(await waitForNodes(api, workerCount)).map((n) => n.id));
+    for (const node of await waitForNodes(api, workerCount)) {
+      workerIds.push(node.id);
+      workerNames.set(node.id, node.name);
+    }
 
     progress(`submitting ${taskCount} tasks (${SUBMITTERS} at a time) ...`);
     const firstSubmit = Date.now();
@@ -147,6 +163,7 @@ async function main() {
       // so poll the workers' own running counts (10 small items, from their heartbeats) and
       // list the tasks only when those say all run, or every 30 s to notice tasks that ended.
       const nodes = await api.nodes().catch(() => []);
+      margin.observe(nodes.filter((n) => benchWorkers.has(n.id)));
       const reported = nodes
         .filter((n) => benchWorkers.has(n.id))
         .reduce((sum, n) => sum + (n.metrics?.runningTasks ?? 0), 0);
@@ -228,6 +245,7 @@ async function main() {
     let stopping = ids.length;
     const whileStopping = async () => {
       while (Date.now() - stopStart < 300_000) {
+        margin.observe((await api.nodes().catch(() => [])).filter((n) => workerNames.has(n.id)));
         const left = (await api.list('STOPPING').catch(() => [])).filter((t) => mine.has(t.id));
         stopping = left.length;
         if (left.length === 0) return;
@@ -242,6 +260,23 @@ async function main() {
     }
     if (result) {
       result.stopSeconds = round((Date.now() - stopStart) / 1000, 1);
+      // Read before the cluster stops (its API answers) and before its workers are stopped.
+      const down = await workersMarkedDown(
+        (query) => api.call<{ events: ClusterEvent[]; nextToken?: string }>(`/v1/events?${query}`),
+        runStart,
+        workerNames,
+        processes,
+      ).catch((error: Error) => ({ error: error.message }));
+      result.workersDown = down;
+      result.heartbeatWorst = {
+        ageSeconds: round(margin.worstAgeMs / 1000, 1),
+        shareOfAllowed: round(margin.worstShare, 2),
+      };
+      // Sweeps that held back their DOWN decisions because the store answered slowly.
+      result.sweepsWithoutDownDecisions = cluster
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('marking none DOWN this sweep')).length;
       if (engineStalled) result.engineStalled = engineStalled;
       else {
         result.containersLeftAfterStop = (
@@ -288,12 +323,29 @@ async function main() {
         ` (Cube: ${startConcurrency} per worker x ${workerCount} = ${r.cubeParallelStarts} at a time)` +
         `\nCPUs: ${split ? `engine and workers ${split.host}, control plane and bench ${split.cloud}` : 'shared by all'}` +
         `\nratio ${r.ratio}x (target >= 0.8x); lost ${r.lost}; rescheduled ${r.rescheduled}; ` +
+        `${downLine(result)}; ` +
         (engineStalled
           ? `the engine stalled while the tasks stopped (${r.stopSeconds} s)`
           : `stopped in ${r.stopSeconds} s, ${r.containersLeftAfterStop} containers left`) +
         `\nmachine: ${JSON.stringify(host)}`,
     );
   }
+}
+
+/** `live workers marked DOWN 0 of 10 (...)`: the run's false DOWNs and its closest call. */
+function downLine(result: Record<string, unknown> | undefined): string {
+  const down = result?.workersDown as
+    | { markedDown: number; liveMarkedDown: number; error?: undefined }
+    | { error: string }
+    | undefined;
+  const worst = result?.heartbeatWorst as { ageSeconds: number; shareOfAllowed: number };
+  if (!down) return 'workers marked DOWN: not measured';
+  if (down.error !== undefined) return `workers marked DOWN: not read (${down.error})`;
+  return (
+    `live workers marked DOWN ${down.liveMarkedDown} (${down.markedDown} DOWN events; ` +
+    `oldest heartbeat seen ${worst.ageSeconds} s, ${worst.shareOfAllowed} of the allowed silence; ` +
+    `${result?.sweepsWithoutDownDecisions} sweeps held DOWN decisions back on a slow store)`
+  );
 }
 
 main().catch((error) => {

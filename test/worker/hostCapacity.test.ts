@@ -18,6 +18,15 @@ test('a worker declaring more cpu and memory than the host has offers the host',
   assert.match(logs[1]!, /--memory of \d+ bytes is more than this host has/);
 });
 
+test('with oversubscribe, more than the host has is offered as declared, with a word', async () => {
+  const logs: string[] = [];
+  const asked = { cpuMillis: 1_000_000, memoryBytes: 1024 ** 5, diskBytes: 1 };
+  const capacity = await detectCapacity(asked, undefined, (line) => logs.push(line), true);
+  assert.deepEqual(capacity, asked);
+  assert.equal(logs.length, 2, logs.join('\n'));
+  assert.match(logs[0]!, /--cpu 1000 is more than this host has .*offered as declared/);
+});
+
 test('less than the host has is offered as declared, without a word', async () => {
   const logs: string[] = [];
   const capacity = await detectCapacity(

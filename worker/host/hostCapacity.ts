@@ -41,18 +41,25 @@ export async function dockerDataRoot(docker?: Docker): Promise<string> {
 /**
  * What the worker offers: the host's, or less where the operator says so. More than the host
  * has is clamped to it, with a warning: a worker declaring 64 cores on a 2-core host would be
- * handed 32 times the work it can run.
+ * handed 32 times the work it can run. `oversubscribe` (`cube worker --oversubscribe`) offers
+ * it as declared, for tasks that reserve far more than they use (a task's cpu is a quota, not
+ * a share of the host it holds).
  */
 export async function detectCapacity(
   override: Partial<Resources> = {},
   docker?: Docker,
   log: (line: string) => void = () => {},
+  oversubscribe = false,
 ): Promise<Resources> {
   const hostCpu = (await cpu()).cores * 1000;
   const hostMemory = (await mem()).total;
   const bounded = (what: string, asked: number | undefined, has: number, shown: string) => {
     if (asked === undefined) return has;
     if (asked <= has || has <= 0) return asked;
+    if (oversubscribe) {
+      log(`${what} is more than this host has (${shown}): offered as declared (--oversubscribe)`);
+      return asked;
+    }
     log(`${what} is more than this host has (${shown}): offering ${shown}`);
     return has;
   };
