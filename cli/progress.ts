@@ -1,10 +1,12 @@
 // A one-line spinner on a terminal's stderr. On anything else it stays silent and only the
-// final line is written, so logs and pipes get no control characters. The text shown is made
-// terminal-safe here: it names tasks and carries their reasons.
+// lines meant to stay (notes, the last) are written, so logs and pipes get no control
+// characters. The text shown is made terminal-safe here: it names tasks and their reasons.
 import { oneLine, terminalSafe } from './format.js';
 
 export interface Progress {
   update(text: string): void;
+  /** A line that stays (on a terminal, above the spinner), e.g. a planned restart's. */
+  note(line: string): void;
   /** Clears the spinner and writes `line` (if any) on its own line. */
   done(line?: string): void;
 }
@@ -21,6 +23,9 @@ export function createProgress(stream: Stream, initial = ''): Progress {
   if (!stream.isTTY) {
     return {
       update() {},
+      note(line) {
+        stream.write(`${terminalSafe(line)}\n`);
+      },
       done(line) {
         if (line) stream.write(`${terminalSafe(line)}\n`);
       },
@@ -39,6 +44,10 @@ export function createProgress(stream: Stream, initial = ''): Progress {
   return {
     update(next) {
       text = oneLine(next);
+    },
+    note(line) {
+      stream.write(`\r\x1b[2K${terminalSafe(line)}\n`);
+      render();
     },
     done(line) {
       clearInterval(timer);

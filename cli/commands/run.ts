@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import type { TaskRecord, TaskState } from '../../core/types.js';
 import { CubeCommand, workerNames } from '../baseCommand.js';
-import { describeTask, FINISHED_STATES } from '../format.js';
+import { describePlannedRestart, describeTask, FINISHED_STATES } from '../format.js';
 import { createProgress } from '../progress.js';
 import { buildTaskRequest, type RunFlags } from '../taskRequest.js';
 import { parseTimeout, waitForTask } from '../wait.js';
@@ -22,9 +22,10 @@ export class RunCommand extends CubeCommand {
       command and arguments go after \`--\`.
 
       With --wait, waits until the task is RUNNING (or already COMPLETED) and exits 0, or
-      exits 1 with the reason when it FAILED, was STOPPED or LOST, or --timeout passed. A
-      failure with a restart planned (--restart) is not the end: it says when and where the
-      next attempt starts and keeps waiting for it.
+      exits 1 when it FAILED, was STOPPED or LOST with no restart left, or --timeout passed;
+      the last line on stderr gives the state, the container's exit code and the reason. A
+      failure with a restart planned (--restart) is not the end: a line says when and where
+      the next attempt starts, and the wait goes on. A command line it cannot parse exits 2.
     `,
     examples: [
       [
@@ -160,12 +161,20 @@ export class RunCommand extends CubeCommand {
     const names = await workerNames(client);
     const describe = (task: TaskRecord) =>
       describeTask(task, task.workerId ? names.get(task.workerId) : undefined);
+    // A planned restart is said once per attempt, on a line of its own that stays.
+    let announced = 0;
     let result: Awaited<ReturnType<typeof waitForTask>>;
     try {
       result = await waitForTask(client, created.id, {
         until: runWaitOver,
         timeoutMs,
-        onUpdate: (task) => progress.update(describe(task)),
+        onUpdate: (task) => {
+          if (!runWaitOver(task) && describePlannedRestart(task) && task.attempt > announced) {
+            announced = task.attempt;
+            progress.note(describe(task));
+          }
+          progress.update(describe(task));
+        },
       });
     } catch (error) {
       progress.done();
@@ -177,12 +186,12 @@ export class RunCommand extends CubeCommand {
       progress.done(`cube: timed out after ${timeoutMs / 1000}s: ${describe(task)}`);
       return 1;
     }
+    const retried = task.attempt > created.attempt ? ` (attempt ${task.attempt})` : '';
     if (SUCCESS.includes(task.state)) {
-      const retried = task.attempt > created.attempt ? ` (attempt ${task.attempt})` : '';
       progress.done(`${describe(task)}${retried}`);
       return 0;
     }
-    progress.done(`cube: ${describe(task)}`);
+    progress.done(`cube: ${describe(task)}${retried}`);
     return 1;
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runWaitOver } from '../../cli/commands/run.js';
 import { describePlannedRestart, describeTask } from '../../cli/format.js';
+import { createProgress } from '../../cli/progress.js';
 import { newTask } from '../../core/taskStateMachine.js';
 import type { TaskRecord } from '../../core/types.js';
 
@@ -60,5 +61,20 @@ describe('cube run --wait and planned restarts', () => {
       describeTask(failed),
       'task t0123456789ab is FAILED (exit code 1): exited with code 1',
     );
+  });
+
+  it('says a planned restart on a line that stays, also when stderr is no terminal', () => {
+    let piped = '';
+    const plain = createProgress({ write: (chunk: string) => (piped += chunk) }, 'starting');
+    plain.update('task t0123456789ab is STARTING');
+    plain.note(describeTask(planned));
+    plain.done('task t0123456789ab is RUNNING (attempt 2)');
+    assert.equal(piped, `${describeTask(planned)}\ntask t0123456789ab is RUNNING (attempt 2)\n`);
+
+    let shown = '';
+    const tty = createProgress({ write: (chunk: string) => (shown += chunk), isTTY: true });
+    tty.note('restarts in 4s');
+    tty.done();
+    assert.ok(shown.includes('\r\x1b[2Krestarts in 4s\n'), JSON.stringify(shown));
   });
 });
