@@ -3,6 +3,7 @@
 //   cdklocal deploy -c frontDoor=function-url   (LocalStack's free image: no API Gateway v2)
 //   npx cdk deploy -c skipIndexes=byIdPrefix     (upgrading in steps: docs/RETENTION.md)
 //   npx cdk deploy -c placementKeySecretArn=arn:aws:secretsmanager:...   (a signing key of your own)
+//   npx cdk deploy -c reservedConcurrency=false  (an account whose concurrency limit is still 10)
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { CubeStack } from './stack.js';
 
@@ -18,6 +19,7 @@ new CubeStack(app, context('stackName') ?? 'Cube', {
   frontDoor: context('frontDoor') === 'function-url' ? 'function-url' : 'http-api',
   ...(context('logRetentionDays') ? { logRetentionDays: Number(context('logRetentionDays')) } : {}),
   skipIndexes: (context('skipIndexes') ?? '').split(',').filter(Boolean),
+  ...(String(context('reservedConcurrency')) === 'false' ? { reservedConcurrency: false } : {}),
   ...(context('placementKeySecretArn')
     ? { placementKeySecretArn: context('placementKeySecretArn') as string }
     : {}),

@@ -52,10 +52,13 @@ export interface CubeControlPlaneProps {
   frontDoor?: 'http-api' | 'function-url';
   /**
    * Concurrency reserved for the scheduler and the reconciler, so a flood of API calls (bogus
-   * tokens included) cannot starve them of the account's concurrency. Default 5 and 2; `false`
+   * tokens included) cannot starve them of the account's concurrency, and for the API, which
+   * also caps it: a flood that passes the stage's throttle (or reaches a function URL, which
+   * has none) cannot take the rest of the account's concurrency or run up its bill. Default 5,
+   * 2 and 50 (about 1,000 requests/s at the API's ~50 ms, ten times the stage's rate); `false`
    * reserves none (an account whose limit is still 10 cannot reserve any).
    */
-  reservedConcurrency?: { scheduler: number; reconciler: number } | false;
+  reservedConcurrency?: { scheduler: number; reconciler: number; api?: number } | false;
   /**
    * What tasks' secrets worker hosts may read (issue 20): SSM parameters under `/<prefix>` and
    * Secrets Manager secrets named `<prefix>...`. Default `cube/`; `false` grants none.
@@ -234,13 +237,14 @@ export class CubeControlPlane extends Construct {
     const reserved =
       props.reservedConcurrency === false
         ? undefined
-        : (props.reservedConcurrency ?? { scheduler: 5, reconciler: 2 });
+        : { api: 50, ...(props.reservedConcurrency ?? { scheduler: 5, reconciler: 2 }) };
 
     this.functions = {
       api: this.lambda('Api', 'functions/api/handler.ts', {
         environment: placing.environment,
         timeout: Duration.seconds(29),
         statements: [...statements(API_ACCESS), ...placing.statements],
+        ...(reserved ? { reservedConcurrency: reserved.api } : {}),
       }),
       scheduler: this.lambda('Scheduler', 'functions/scheduler/handler.ts', {
         environment: placing.environment,

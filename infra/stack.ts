@@ -19,6 +19,9 @@ export class CubeStack extends Stack {
       logRetentionDays,
       skipIndexes,
       placementKeySecretArn,
+      reservedConcurrency,
+      secretsPrefix,
+      apiThrottle,
       ...stackProps
     } = props;
     super(scope, id, {
@@ -34,6 +37,10 @@ export class CubeStack extends Stack {
       ...(logRetentionDays ? { logRetentionDays } : {}),
       ...(skipIndexes ? { skipIndexes } : {}),
       ...(placementKeySecretArn ? { placementKeySecretArn } : {}),
+      // false is a setting here (reserve none, grant no secrets), not an absence.
+      ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
+      ...(secretsPrefix !== undefined ? { secretsPrefix } : {}),
+      ...(apiThrottle ? { apiThrottle } : {}),
     });
     this.controlPlane = controlPlane;
 

@@ -112,15 +112,19 @@ describe('CubeControlPlane stack', () => {
     }
   });
 
-  it('can destroy the tables with the stack, and serve the API from a function URL', () => {
+  it('can destroy the tables with the stack, serve the API from a function URL, reserve nothing', () => {
     // A second stack without bundling: only its template matters.
     const other = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const scratch = Template.fromStack(
       new CubeStack(other, 'Scratch', {
         removalPolicy: RemovalPolicy.DESTROY,
         frontDoor: 'function-url',
+        reservedConcurrency: false,
       }),
     );
+    const functions = Object.values(scratch.findResources('AWS::Lambda::Function'));
+    assert.ok(functions.length >= 3);
+    for (const fn of functions) assert.equal(fn.Properties.ReservedConcurrentExecutions, undefined);
     for (const table of Object.values(scratch.findResources(TABLE))) {
       assert.equal(table.DeletionPolicy, 'Delete');
     }
@@ -225,7 +229,7 @@ describe('CubeControlPlane stack', () => {
     const fn = (name: string) => resources('AWS::Lambda::Function')[functionId(name)]!;
     assert.equal(fn('Scheduler').Properties.ReservedConcurrentExecutions, 5);
     assert.equal(fn('Reconciler').Properties.ReservedConcurrentExecutions, 2);
-    assert.equal(fn('Api').Properties.ReservedConcurrentExecutions, undefined);
+    assert.equal(fn('Api').Properties.ReservedConcurrentExecutions, 50, 'capped too');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
