@@ -237,6 +237,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
 
   // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
   const waker = new HeartbeatWaker();
+  context.onWork = () => waker.wake();
   let queueCaughtUpAt: Date | undefined;
   // The heartbeat before anything that waits on the engine: the events stream, the startup
   // reconcile and `docker info` can take seconds each on a busy engine, and until the first
@@ -338,7 +339,8 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     queueUrl: options.queueUrl,
     signal,
     handle,
-    // A run on an idle worker: beat now, even if the run waits for a start slot.
+    // A run on an idle worker: beat now, even if the run waits for a start slot (runs that
+    // start without a message, from a reconcile or a restart timer, wake it in runTask).
     onReceived: (message) => {
       if (message.kind === 'run') waker.wake();
     },

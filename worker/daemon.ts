@@ -1,15 +1,17 @@
 // `cube worker`: detect capacity, register over HTTPS, then run the worker agent until the
 // signal aborts. Shutting down leaves containers running: a restarted worker (same name,
 // same id) adopts them.
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { pinnedKeyMismatch, placementKeyFingerprint } from '../core/placementSignature.js';
 import type { Resources } from '../core/types.js';
 import { startWorkerAgent } from './agent.js';
+import { claimInstanceNonce } from './control/instanceFile.js';
 import { registerWorker, registrationBody } from './control/registration.js';
 import { detectAdvertiseAddress } from './host/advertiseAddress.js';
 import { detectCapacity } from './host/hostCapacity.js';
+import { cubeStateDir } from './host/stateDir.js';
 
 export interface WorkerOptions {
   apiUrl: string;
@@ -30,6 +32,8 @@ export interface WorkerOptions {
   bridgeNetwork?: string;
   /** A pinned control plane key (CUBE_CONTROL_PLANE_KEY): wins over what registration returns. */
   controlPlaneKey?: string;
+  /** What outlives the process (its instance, for a successor): default `cubeStateDir()`. */
+  stateDir?: string;
 }
 
 /**
@@ -59,8 +63,20 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
   const capacity = await detectCapacity(options.capacity, docker, log, options.oversubscribe);
   const address = options.address ?? (await detectAdvertiseAddress());
   // This daemon instance: its heartbeats are conditional on the nonce, and a second daemon
-  // given the same name is refused while this one lives (core/workerInstance.ts).
-  const instance = { nonce: randomUUID(), hostname: hostname(), pid: process.pid };
+  // given the same name is refused while this one lives (core/workerInstance.ts). A restart
+  // after this host's previous daemon died carries its nonce on (control/instanceFile.ts).
+  const claimed = claimInstanceNonce({
+    dir: join(options.stateDir ?? cubeStateDir(), 'workers'),
+    apiUrl: options.apiUrl,
+    name: options.name,
+  });
+  if (claimed.inheritedFrom !== undefined) {
+    log(
+      `worker ${options.name}: carrying on from its previous daemon on this host ` +
+        `(pid ${claimed.inheritedFrom}, gone)`,
+    );
+  }
+  const instance = { nonce: claimed.nonce, hostname: hostname(), pid: process.pid };
   const body = {
     ...registrationBody(options.name, options.labels, capacity, undefined, address),
     instance,

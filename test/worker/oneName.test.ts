@@ -1,8 +1,12 @@
 // One name, one worker: a second live daemon registering a name already held is refused with
 // an error naming the first (host, pid, registration time), and the first keeps working; a
-// restart after the first died without a word takes over once its heartbeat has gone stale.
+// restart after the first died without a word carries on at once when it can show it is the
+// dead one's successor (same host and boot, the pid gone: control/instanceFile.ts), else takes
+// over once the first's heartbeat has gone stale.
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import { RegistrationRejectedError } from '../../worker/control/registration.js';
@@ -13,13 +17,17 @@ import { eventually, startTestCluster, type TestCluster } from '../support/cli.j
 import { removeContainersOfWorkers } from '../support/docker.js';
 
 let cluster: TestCluster;
+/** The `cube worker` children's state folder (XDG_STATE_HOME), apart from the user's own. */
+const stateHome = mkdtempSync(join(tmpdir(), 'cube-state-'));
 const stops: AbortController[] = [];
 const daemons: Promise<void>[] = [];
 const workerIds: string[] = [];
 
 before(async () => {
   await ensureEmulator();
-  cluster = await startTestCluster('onename', ['--workers', '0']);
+  cluster = await startTestCluster('onename', ['--workers', '0'], {
+    env: { XDG_STATE_HOME: stateHome },
+  });
 });
 
 after(async () => {
@@ -31,7 +39,7 @@ after(async () => {
 });
 
 /** An in-process daemon (the real one) under `name`; its log lines land in `logs`. */
-const daemon = (name: string, logs: string[]) => {
+const daemon = (name: string, logs: string[], stateDir = join(stateHome, 'cube')) => {
   const stop = new AbortController();
   stops.push(stop);
   const running = runWorker(
@@ -44,6 +52,7 @@ const daemon = (name: string, logs: string[]) => {
       // Beats every second even while idle, so its TTL is the control plane's (6 s).
       heartbeatIntervalMs: 1_000,
       log: (line) => logs.push(line),
+      stateDir,
     },
     stop.signal,
   );
@@ -99,27 +108,26 @@ test('a second live daemon under one name is refused, naming the first', {
   assert.ok(!firstLogs.some((l) => /another daemon registered/.test(l)), firstLogs.join('\n'));
 });
 
-test('a restart after the first died takes over once its heartbeat is stale', {
-  timeout: 150_000,
-}, async () => {
-  const name = `${cluster.prefix}-restarted`;
+/** A `cube worker` child under `name`, busy with a task (beating every 2 s), then killed. */
+async function killedBusyWorker(name: string) {
   const child = cluster.startWorker(name, ['--cpu', '1', '--memory', '1g']);
   const first = await eventually('the first daemon READY', async () => {
     const w = await node(name);
     return w?.state === 'READY' && w.instance ? w : undefined;
   });
   workerIds.push(first.id);
-  // A task keeps it busy (beating every 2 s), so its TTL is seconds, not an idle one's minutes.
+  // A task keeps it busy, so its TTL is seconds, not an idle one's minutes.
   const [taskId] = await submitSleepers(cluster, 1);
   await eventually('the task RUNNING', async () => {
     const { task } = await cluster.cubeJson<{ task: TaskRecord }>(['inspect', '--json', taskId!]);
     return task.state === 'RUNNING' ? task : undefined;
   });
   await killHard(child);
+  return first;
+}
 
-  const logs: string[] = [];
-  daemon(name, logs);
-  const taken = await eventually(
+const registeredHere = (name: string) =>
+  eventually(
     'the restart registered',
     async () => {
       const w = await node(name);
@@ -127,6 +135,33 @@ test('a restart after the first died takes over once its heartbeat is stale', {
     },
     90_000,
   );
+
+test('a restart on the same host after a kill -9 carries on at once as the same instance', {
+  timeout: 150_000,
+}, async () => {
+  const name = `${cluster.prefix}-carried`;
+  const first = await killedBusyWorker(name);
+  const logs: string[] = [];
+  daemon(name, logs);
+  const taken = await registeredHere(name);
+  assert.equal(taken.id, first.id);
+  // The same instance (registered at the same time), and no wait for the first's TTL.
+  assert.equal(taken.instance?.registeredAt, first.instance?.registeredAt);
+  assert.ok(
+    logs.some((l) => /carrying on from its previous daemon on this host \(pid \d+, gone\)/.test(l)),
+    logs.join('\n'),
+  );
+  assert.ok(!logs.some((l) => /in case it is a previous daemon/.test(l)), logs.join('\n'));
+});
+
+test('a restart that cannot show it is the successor takes over once the heartbeat is stale', {
+  timeout: 150_000,
+}, async () => {
+  const name = `${cluster.prefix}-restarted`;
+  const first = await killedBusyWorker(name);
+  // Another state folder: as if on another host, it has no record of the first daemon.
+  daemon(name, [], mkdtempSync(join(tmpdir(), 'cube-state-')));
+  const taken = await registeredHere(name);
   assert.equal(taken.id, first.id, 'the same worker, its queue and containers');
   assert.notEqual(taken.instance?.registeredAt, first.instance?.registeredAt);
 });

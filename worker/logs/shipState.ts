@@ -11,14 +11,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { LogPosition } from '../../core/logs/engineLines.js';
+import { cubeStateDir } from '../host/stateDir.js';
 
 /** `$XDG_STATE_HOME/cube/logs`, else `~/.local/state/cube/logs`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(base, 'cube', 'logs');
+  return join(cubeStateDir(env), 'logs');
 }
 
 /** CloudWatch refuses events older than 14 days: a state file older than that is useless. */

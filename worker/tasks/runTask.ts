@@ -59,6 +59,7 @@ export async function runTaskLocked(
   if (!claim) return 'obsolete';
   if (claim === 'refused') return 'refused';
   const { task, resumed } = claim;
+  ctx.onWork?.();
 
   let containerId: string;
   try {

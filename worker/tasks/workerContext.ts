@@ -42,6 +42,12 @@ export interface WorkerContext {
   hostPolicy: ContainerPolicy;
   /** Where tasks' secrets are read at container start (tasks/secrets.ts). */
   secrets: SecretStores;
+  /**
+   * A container is about to start, whatever asked for it (a run message, the startup
+   * reconcile, a planned restart): the heartbeat takes its busy interval now, not at the end
+   * of an idle one, so the worker's loss (or a crashed daemon's successor) waits seconds.
+   */
+  onWork?: () => void;
 }
 
 /** Conflicts re-read and decide again; this bounds how often before giving up to a retry. */
