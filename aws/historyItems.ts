@@ -1,14 +1,12 @@
 // What the tables hold beyond the records themselves: the keys of the history indexes and
 // the TTL attribute. Added when an item is written, taken off when it is read, so the rest of
 // the code sees plain TaskRecords and TaskEvents.
+import { ID_PREFIX_LENGTH, idPrefixOf } from '../core/history/backfill.js';
 import { isTransition, timeBucket } from '../core/history/events.js';
 import { purgeAtAfter, TTL_ATTRIBUTE, taskPurgeAt } from '../core/history/retention.js';
 import type { TaskEvent, TaskRecord } from '../core/types.js';
 
-/** Characters of a task id that name its partition in the prefix index. */
-export const ID_PREFIX_LENGTH = 3;
-
-export const idPrefixOf = (id: string) => id.slice(0, ID_PREFIX_LENGTH);
+export { ID_PREFIX_LENGTH, idPrefixOf };
 
 /** The item stored for a task: the record, its prefix bucket and, once finished, its TTL. */
 export function taskItem(task: TaskRecord, retentionMs: number): Record<string, unknown> {

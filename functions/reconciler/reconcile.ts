@@ -17,12 +17,15 @@
 // a worker whose record vanished); STOPPING tasks, few and short-lived, every time; SCHEDULED
 // ones every time too, but only those old enough that their workers' state can make them need
 // anything (core/runResend.ts `scheduledWorthReading`: in a burst, none of the backlog).
+// Items of an older shape get what the history indexes and TTL need, one bounded page per table
+// a sweep until a pass finds every table done (aws/backfill.ts).
 // Sweeps read tasks as briefs (no spec: a backlog of hundreds of SCHEDULED tasks was read whole
 // every 5 s); the few a sweep acts on are read whole, and act only if the record still says so.
 import { applyDueRestart } from '../../aws/restarts.js';
 import type { TaskBrief } from '../../aws/taskStore.js';
 import { ConflictError } from '../../core/errors.js';
 import { heartbeatTtlFor } from '../../core/heartbeat.js';
+import { olderDaemonsRun } from '../../core/history/backfill.js';
 import { decideRestart, restartPatch } from '../../core/restartPolicy.js';
 import {
   placementUnanswered,
@@ -78,6 +81,8 @@ export interface ReconcileReport {
   failed: number;
   /** DOWN workers past the retention, removed with their queues. */
   workersRemoved: number;
+  /** Items of an older shape given the history attributes they lacked. */
+  backfilled: number;
 }
 
 export interface ReconcileOptions {
@@ -106,6 +111,7 @@ export async function reconcile(
     stuck: 0,
     failed: 0,
     workersRemoved: 0,
+    backfilled: 0,
   };
   // Only a failed read of the workers throws out of the sweep: without it no DOWN decision can
   // be made. Everything after is isolated per item, so one bad item never blinds the rest.
@@ -165,6 +171,17 @@ export async function reconcile(
   }
 
   report.workersRemoved = await removeExpiredWorkers(deps, workers.values(), now);
+
+  const { backfill } = deps;
+  if (backfill && !backfill.done) {
+    const step = await isolated('backfilling old items', () =>
+      backfill.step(olderDaemonsRun(workers.values())),
+    );
+    report.backfilled = step?.patched ?? 0;
+    for (const table of step?.finished ?? []) {
+      console.log(`reconciler: every item of the ${table} table has its history attributes`);
+    }
+  }
 
   const pending = await isolated('reading PENDING tasks', () =>
     deps.tasks.listBriefByState(['PENDING']),

@@ -1,4 +1,5 @@
 // The stores and queues a handler works with, built once per process (per Lambda container).
+import { Backfill } from '../../aws/backfill.js';
 import { awsClients } from '../../aws/clients.js';
 import { type ControlPlaneConfig, controlPlaneConfig } from '../../aws/config.js';
 import { EventStore } from '../../aws/eventStore.js';
@@ -22,6 +23,8 @@ export interface Deps {
   placementSigner: () => Promise<PlacementSigner>;
   /** The cluster's timeline: events that are not task transitions are written here. */
   events: EventStore;
+  /** Old-shape items given what the history indexes and TTL need (the reconciler's steps). */
+  backfill?: Backfill;
 }
 
 let deps: Deps | undefined;
@@ -39,6 +42,7 @@ export function getDeps(): Deps {
       services: new ServiceStore(ddb, config),
       placementSigner: () => placementSigner(),
       events: new EventStore(ddb, config),
+      backfill: new Backfill(ddb, config),
     };
   }
   return deps;
