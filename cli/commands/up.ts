@@ -70,6 +70,18 @@ export class UpCommand extends CubeCommand {
       for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     });
     const { startLocalCluster, CONTAINER_ALLOWANCES } = await import('../local/cluster.js');
+    const { portInUse } = await import('../local/emulator.js');
+    // Another cube up (or npm run demo) on the same ports: said at once, before its emulator
+    // would be taken for ours or an API port refused halfway through the start.
+    const ports: [number, string][] = [[this.port, '--port']];
+    if (!process.env.AWS_ENDPOINT_URL) ports.push([this.emulatorPort, '--emulator-port']);
+    for (const [port, option] of ports) {
+      if (port !== 0 && (await portInUse(port))) {
+        throw new Error(
+          `port ${port} (${option}) is in use on 127.0.0.1: is another 'cube up' or 'npm run demo' running? Stop it, or pick another port (${option} 0 takes a free one)`,
+        );
+      }
+    }
     const allow = (this.allow ?? '')
       .split(',')
       .map((s) => s.trim())
