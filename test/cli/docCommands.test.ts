@@ -6,7 +6,7 @@
 // (`cube --help`, `cube <command> --help`) run for real through bin/cube.js.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ import { RunCommand } from '../../cli/commands/run.js';
 import { PROJECT_ROOT } from '../../cli/local/emulator.js';
 import { buildTaskRequest } from '../../cli/taskRequest.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
-import { type DocCommand, docCommands, npmScript } from '../support/docCommands.js';
+import { type DocCommand, docCommands, npmScript, repoPaths } from '../support/docCommands.js';
 
 const PAGES = ['README.md', ...readdirSync(join(PROJECT_ROOT, 'docs')).map((f) => `docs/${f}`)]
   .filter((file) => file.endsWith('.md'))
@@ -133,6 +133,20 @@ describe('the commands the README and docs show', () => {
     assert.deepEqual(wrong, []);
   });
 
+  it('every file or folder of the repository a page names exists', () => {
+    const named = PAGES.flatMap((file) =>
+      repoPaths(readFileSync(join(PROJECT_ROOT, file), 'utf8')).map(
+        ([path, line]) => [file, line, path] as const,
+      ),
+    );
+    assert.ok(named.some(([, , path]) => path === 'examples/services/web.yaml'));
+    assert.ok(named.some(([, , path]) => path === 'examples/plugins/cheapest.ts'));
+    const missing = named
+      .filter(([, , path]) => !existsSync(join(PROJECT_ROOT, path)))
+      .map(([file, line, path]) => `${file}:${line}: ${path}`);
+    assert.deepEqual(missing, []);
+  });
+
   it("every command's own --help examples resolve too", () => {
     const wrong = cli
       .definitions()
@@ -237,6 +251,19 @@ describe('reading commands out of Markdown', () => {
       [8, 'block', 'cube', ['run', 'busybox', '--', 'true']],
       [9, 'block', 'npm', ['run', '--silent', 'token:create', '--', '--name', 'admin']],
     ]);
+  });
+
+  it('finds the repository paths a line names', () => {
+    assert.deepEqual(
+      repoPaths(
+        'see `worker/tasks/`, scripts/demo.sh. Not x/cli/y, $PWD/bin/cube.js, aws/secretsmanager, test/**/*.ts',
+      ),
+      [
+        ['worker/tasks/', 1],
+        ['scripts/demo.sh', 1],
+        ['bin/cube.js', 1],
+      ],
+    );
   });
 
   it('names the npm script a line runs', () => {

@@ -222,3 +222,23 @@ export function npmScript(argv: readonly string[]): string | undefined {
   if (verb !== 'run' && verb !== 'run-script') return undefined;
   return rest.find((arg) => !arg.startsWith('-'));
 }
+
+/** AWS managed KMS key aliases (`aws/secretsmanager`) read like paths under aws/. */
+const KMS_ALIAS = /^aws\/(secretsmanager|ssm|logs|sqs|dynamodb|lambda|s3|kms)$/;
+
+/** The repository paths a page names (`scripts/moto_server.py`, `worker/tasks/`), by line. */
+export function repoPaths(markdown: string): [string, number][] {
+  const found: [string, number][] = [];
+  markdown.split('\n').forEach((line, index) => {
+    const paths = line
+      .replaceAll('$PWD/', ' ')
+      .matchAll(
+        /(?<![\w./$-])((?:aws|bin|cli|core|docs|examples|functions|infra|scripts|test|worker|\.ci)\/[\w.*/-]*)/g,
+      );
+    for (const match of paths) {
+      const path = match[1]!.replace(/[.,:;]+$/, '');
+      if (!path.includes('*') && !KMS_ALIAS.test(path)) found.push([path, index + 1]);
+    }
+  });
+  return found;
+}
