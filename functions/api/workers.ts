@@ -79,7 +79,11 @@ export const WorkerRegistrationInput = z.strictObject({
 export const WorkerKeyParams = z.strictObject({
   id: z
     .string()
-    .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be a worker id or name (letters, digits, _ . -)'),
+    // Starts as a name must (so never `.` or `..`, which a URL resolves away before it arrives).
+    .regex(
+      /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/,
+      'must be a worker id or name (a letter or digit, then letters, digits, _ . -)',
+    ),
 });
 
 /**
