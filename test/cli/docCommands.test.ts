@@ -2,8 +2,9 @@
 // resolved by the very Cli the binary builds (cli/commandLine.ts) without running it, so an
 // unknown command or option, a missing required argument or a refused option value fails
 // here with the page and line. Inline mentions (`cube logs -f`) must name a real command and
-// only its options. `npm run X` must name a script of package.json. The read-only commands
-// (`cube --help`, `cube <command> --help`) run for real through bin/cube.js.
+// only its options. `npm run X` must name a script of package.json, a repository path a
+// page names must exist. `cube --help` and a few `--help`s run for real through bin/cube.js;
+// the docs' read-only commands run against a real cluster in test/e2e/docReadOnly.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
