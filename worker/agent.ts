@@ -29,6 +29,7 @@ import { LogShipping, type LogShippingOptions } from './logs/logShipping.js';
 import { ShippingRuntime } from './logs/shippingRuntime.js';
 import { confirmedOf } from './tasks/confirmedRunning.js';
 import { followContainerEvents, handleContainerDied } from './tasks/containerEvents.js';
+import { ExitRecorder } from './tasks/exitRecorder.js';
 import { HealthMonitors } from './tasks/healthMonitor.js';
 import { RestartTimers } from './tasks/restartTimers.js';
 import { handleRun } from './tasks/runTask.js';
@@ -289,6 +290,19 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
     },
   });
 
+  // An exit that cannot be written now (control plane unreachable) is retried until it is;
+  // the container stays until then, so the local reconcile can re-derive it from Docker too,
+  // and does for exits beyond the recorder's bound.
+  const exits = new ExitRecorder({
+    record: (died) =>
+      retryUntilDone(() => handleContainerDied(context, died), {
+        signal,
+        log,
+        what: `recording the exit of task ${died.taskId} attempt ${died.attempt}`,
+      }),
+    onOverflow: () => resync('reconcile for container exits beyond the bound'),
+    log,
+  });
   // Events first, so no exit happens unseen between the first reconcile and the stream.
   let connected!: () => void;
   const firstConnection = new Promise<void>((resolve) => {
@@ -306,17 +320,10 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
           // A reopened stream (Docker restarted, say) may have missed exits: look again.
           if (connections++ > 0) resync('reconcile after the Docker events stream reopened');
         },
-        // An exit that cannot be written now (control plane unreachable) is retried until it is;
-        // the container stays until then, so the reconciler could re-derive it from Docker too.
-        onDie: (died) =>
-          track(
-            retryUntilDone(() => handleContainerDied(context, died), {
-              signal,
-              log,
-              what: `recording the exit of task ${died.taskId} attempt ${died.attempt}`,
-            }),
-            `recording exit of ${died.taskId}`,
-          ),
+        onDie: (died) => {
+          const { recording } = exits.offer(died);
+          if (recording) track(recording, `recording exit of ${died.taskId}`);
+        },
       })
     : Promise.resolve(connected());
   await raceTimeout(firstConnection, 5_000);
