@@ -72,3 +72,69 @@ test("a service's logs interleave its replicas by time, each line tagged", {
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /no task or service 'no-such-thing'/);
 });
+
+test('cube logs SERVICE: both replicas numbered in order, interleaved by time, each under its tag', {
+  timeout: 180_000,
+}, async () => {
+  // Each replica prints its own name (its container's host name) and a count.
+  const applied = await cluster.api('PUT', '/v1/services/chat', {
+    replicas: 2,
+    task: {
+      image: TEST_IMAGE,
+      command: [
+        'sh',
+        '-c',
+        'i=1; while true; do echo "$(hostname) $i"; i=$((i+1)); sleep 0.1; done',
+      ],
+      network: 'none',
+      cpu: 0.05,
+      memory: '32m',
+      stopTimeout: 1,
+    },
+  });
+  assert.ok([200, 201].includes(applied.status), JSON.stringify(applied.body));
+  const env = { CUBE_API_URL: cluster.plane.apiUrl, CUBE_TOKEN: cluster.plane.adminToken };
+  const LINE = /^(chat-[01]) +\| (\S+) (\S+) (\d+)$/;
+  const lines = await eventually(
+    '20 lines of each replica through the CLI',
+    async () => {
+      const out = await runCube(['logs', '--timestamps', 'chat'], env);
+      assert.equal(out.code, 0, out.stderr);
+      const parsed = out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [, tag, time, name, n] = LINE.exec(l) ?? assert.fail(`not a tagged line: ${l}`);
+          return { tag: tag!, time: Date.parse(time!), name: name!, n: Number(n) };
+        });
+      const each = ['chat-0', 'chat-1'].map((t) => parsed.filter((l) => l.tag === t).length);
+      return Math.min(...each) >= 20 ? parsed : undefined;
+    },
+    120_000,
+  );
+  // Each tag carries one replica's own lines, and the two are different replicas.
+  const names = ['chat-0', 'chat-1'].map(
+    (tag) => new Set(lines.filter((l) => l.tag === tag).map((l) => l.name)),
+  );
+  assert.deepEqual(
+    names.map((n) => n.size),
+    [1, 1],
+  );
+  assert.notDeepEqual(names[0], names[1]);
+  // Each replica's lines complete and in order...
+  for (const tag of ['chat-0', 'chat-1']) {
+    const counts = lines.filter((l) => l.tag === tag).map((l) => l.n);
+    assert.deepEqual(
+      counts,
+      Array.from({ length: counts.length }, (_, i) => i + 1),
+      tag,
+    );
+  }
+  // ...and the two merged by time: never back in time, and going from one replica to the
+  // other all along (both printed at once), not one replica's block after the other's.
+  for (let i = 1; i < lines.length; i++) {
+    assert.ok(lines[i]!.time >= lines[i - 1]!.time, `line ${i + 1} goes back in time`);
+  }
+  const switches = lines.filter((l, i) => i > 0 && l.tag !== lines[i - 1]!.tag).length;
+  assert.ok(switches >= 10, `the replicas alternate ${switches} times`);
+});

@@ -1,11 +1,17 @@
 // Services on the real emulator and Docker: a 3-replica busybox httpd service (command health
 // check inside its own network namespace) comes up, rolls out a new revision without dropping
 // below replicas - maxUnavailable healthy, rolls a broken revision back by itself, scales,
-// resists concurrent applies and controllers, and leaves no container when deleted.
+// resists concurrent applies and controllers, and leaves no container when deleted; `cube
+// events -f` follows a rollout step by step.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
+import { PROJECT_ROOT } from '../../cli/local/emulator.js';
 import { runServiceController } from '../../functions/services/controller.js';
+import { stopChild } from '../support/cli.js';
+import { TEST_IMAGE } from '../support/docker.js';
 import {
   eventually,
   type ServiceBody,
@@ -157,6 +163,90 @@ describe('services: up and rolling', { timeout: 600_000 }, () => {
     await oneContainerEach('web', 2);
     const { events } = await show('web');
     assert.ok(events.some((e) => e.kind === 'rollout-complete' && e.revision === 2));
+  });
+});
+
+describe('cube events -f during a rollout', { timeout: 600_000 }, () => {
+  test('shows the rollout step by step: started, each step, complete, in order', async () => {
+    // One at a time (a surge of 1, none unavailable): the second new replica can only come
+    // after an old one went, so the steps cannot all fall into one controller pass. Sleepers:
+    // healthy once RUNNING for a second (no probe to slow down on a loaded engine).
+    const spec = (version: string) => ({
+      replicas: 2,
+      task: {
+        image: TEST_IMAGE,
+        command: ['sleep', '3600'],
+        env: { VERSION: version },
+        network: 'none',
+        cpu: 0.05,
+        memory: '16m',
+        stopTimeout: 1,
+      },
+      update: { maxSurge: 1, maxUnavailable: 0, minHealthyTime: 1, healthyDeadline: 60 },
+    });
+    const created = await cluster.api('PUT', '/v1/services/steps', spec('1'));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await settled('steps', 1, 2);
+
+    const follower = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'cube.js'), 'events', '-f', '--since', '0s', '--service', 'steps'],
+      {
+        env: {
+          ...process.env,
+          CUBE_API_URL: cluster.plane.apiUrl,
+          CUBE_TOKEN: cluster.plane.adminToken,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    follower.stdout.on('data', (c: Buffer) => {
+      out += c;
+    });
+    try {
+      await eventually('the header', async () => (out.includes('TIME') ? true : undefined));
+      const applied = await cluster.api<{ change: string }>('PUT', '/v1/services/steps', spec('2'));
+      assert.equal(applied.body.change, 'revision');
+      await eventually(
+        'the rollout complete, followed',
+        async () => (/service\s+steps\s+rollout-complete/.test(out) ? true : undefined),
+        120_000,
+      );
+    } finally {
+      await stopChild(follower, 'SIGINT');
+    }
+    // Revision 2's own lines (the follower started after revision 1 was complete).
+    const lines = out
+      .split('\n')
+      .filter((l) => /^\S+\s+service\s+steps\s+/.test(l))
+      .map((l) => {
+        const [, action, reason] = /^\S+\s+service\s+steps\s+(\S+)\s+\S+\s+(.*)$/.exec(l)!;
+        return { action: action!, reason: reason! };
+      });
+    const actions = lines.map((l) => l.action);
+    assert.equal(actions[0], 'rollout-started', out);
+    assert.equal(actions.at(-1), 'rollout-complete', out);
+    assert.equal(actions.filter((a) => a === 'rollout-started').length, 1, 'printed once');
+    assert.equal(actions.filter((a) => a === 'rollout-complete').length, 1, 'printed once');
+    assert.match(lines[0]!.reason, /revision 2/);
+    assert.match(lines.at(-1)!.reason, /^revision 2 complete: 2\/2 replicas healthy$/);
+    // Every step between, each moving forward: new replicas healthy up, old ones left down.
+    const steps = lines
+      .filter((l) => l.action === 'rollout-step')
+      .map((l) => {
+        const [, healthy, old] = /^revision 2: (\d)\/2 new replicas healthy, (\d) old left$/.exec(
+          l.reason,
+        )!;
+        return { healthy: Number(healthy), old: Number(old) };
+      });
+    assert.ok(steps.length >= 2, `steps: ${JSON.stringify(steps)}`);
+    for (let i = 1; i < steps.length; i++) {
+      assert.ok(steps[i]!.healthy >= steps[i - 1]!.healthy, JSON.stringify(steps));
+      assert.ok(steps[i]!.old <= steps[i - 1]!.old, JSON.stringify(steps));
+    }
+    assert.equal(steps[0]!.healthy, 1, 'the first step: one new replica healthy');
+    assert.deepEqual(steps.at(-1), { healthy: 2, old: 0 });
   });
 });
 
