@@ -1,12 +1,17 @@
 // The worker ships its containers' output to the control plane's log group (real engine,
 // real emulator): in order, complete when the task's end is recorded, resumed without
-// duplicates by a restarted worker, not at all for `logs: false`, and a flood costs drops,
-// never the worker's heartbeat or its handling of a stop.
+// duplicates by a restarted worker, not at all for `logs: false`, and a 10-s flood costs
+// drops (counted and said), never the worker's heartbeat, its handling of a stop, or more of
+// the host's disk than the engine's rotation allows.
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LogStore } from '../../aws/logStore.js';
 import { logsClient } from '../../aws/logsClient.js';
+import { heartbeatTtlFor } from '../../core/heartbeat.js';
 import { logStreamName } from '../../core/logs/logNames.js';
+import type { WorkerRecord } from '../../core/types.js';
 import { startWorkerAgent } from '../../worker/agent.js';
 import { LABEL_LOGS } from '../../worker/engine/containerOptions.js';
 import { TEST_CONTROL_PLANE_KEY } from '../support/placement.js';
@@ -144,28 +149,70 @@ describe('a container printing as fast as it can', () => {
     await flood?.close();
   });
 
-  test('drops are counted and said; heartbeats and a stop are handled meanwhile', async () => {
+  test('10 s of it: drops counted and said, heartbeats and a stop on time, engine logs bounded', {
+    timeout: 120_000,
+  }, async () => {
+    // Long lines (the engine's cost is per line, so they fill its files ten times faster).
+    // Left alone the flood ends by itself after a minute with status 7; ended by the stop
+    // (sh as PID 1 ignores SIGTERM, so the stop's kill ends it), it is 137.
     const task = await flood.scheduleTask({
-      command: ['sh', '-c', 'yes "$(printf %080d 0)"'],
+      command: ['sh', '-c', 'timeout 60 yes "$(printf %0800d 0)"; exit 7'],
       stopTimeoutSeconds: 1,
     });
     await flood.send({ kind: 'run', taskId: task.id, attempt: 1 });
     await waitFor(stateOf(flood, task.id), (s) => s === 'RUNNING', 'RUNNING');
-    const beats: number[] = [];
-    const watch = setInterval(async () => {
-      const worker = await flood.workers.get(flood.workerId);
-      if (worker?.heartbeatAt) beats.push(Date.parse(worker.heartbeatAt));
-    }, 500);
-    await new Promise((r) => setTimeout(r, 6000));
-    clearInterval(watch);
-    // Heartbeats kept coming (the harness beats every second).
-    const distinct = [...new Set(beats)];
-    assert.ok(distinct.length >= 3, `heartbeats during the flood: ${distinct.length}`);
+    // The worker's record as the reconciler reads it, every 250 ms through the flood.
+    const records: WorkerRecord[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const worker = await flood.workers.get(flood.workerId);
+        if (worker) records.push(worker);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 10_000));
+    watching = false;
+    await watch;
+
+    // Heartbeats kept coming, none later than the silence the control plane allows before
+    // it takes the worker for lost (its TTL, stretched by the interval the worker declared).
+    assert.ok(records.every((w) => w.state === 'READY'));
+    const beats = records.filter(
+      (w, i) => i === 0 || w.heartbeatAt !== records[i - 1]!.heartbeatAt,
+    );
+    assert.ok(beats.length >= 5, `heartbeats during the flood: ${beats.length}`);
+    for (let i = 1; i < beats.length; i++) {
+      const silence = Date.parse(beats[i]!.heartbeatAt) - Date.parse(beats[i - 1]!.heartbeatAt);
+      const allowed = heartbeatTtlFor(
+        flood.config.heartbeatTtlMs,
+        beats[i - 1]!.heartbeatIntervalMs,
+      );
+      assert.ok(silence <= allowed, `a ${silence}-ms silence; ${allowed} ms allowed`);
+    }
+
+    // The host's disk: the engine rotated the container's log (the flood outgrew one file)
+    // and keeps at most its 3 files of 10 MiB.
+    const [container] = await flood.containersOf(task.id);
+    const { LogPath } = await flood.docker.getContainer(container!.Id).inspect();
+    const files = readdirSync(dirname(LogPath)).filter((f) => f.startsWith(basename(LogPath)));
+    assert.ok(files.includes(`${basename(LogPath)}.1`), `rotated: ${files.join(', ')}`);
+    const onDisk = files.reduce((sum, f) => sum + statSync(join(dirname(LogPath), f)).size, 0);
+    assert.ok(onDisk <= 3 * 10 * 1024 ** 2 + 64 * 1024, `${onDisk} bytes of engine logs`);
+
     // A stop is carried out while the flood goes on.
     const running = await flood.tasks.require(task.id);
     await flood.tasks.transition(running, { to: 'STOPPING', by: 'test' });
     await flood.send({ kind: 'stop', taskId: task.id, attempt: 1 });
-    await waitFor(stateOf(flood, task.id), (s) => s === 'STOPPED', 'STOPPED', 30_000);
+    const stopped = await waitFor(
+      () => flood.tasks.require(task.id),
+      (t) => t.state === 'STOPPED',
+      'STOPPED',
+      30_000,
+    );
+    assert.ok([137, 143].includes(stopped.exitCode!), `ended by the stop: ${stopped.exitCode}`);
+
+    // Drops counted, and said in the stream in their place.
     const counters = flood.agent.logShipping!.counters;
     assert.ok(counters.linesDropped > 0, 'lines were dropped');
     assert.ok(counters.linesShipped > 0, 'lines were shipped');
