@@ -5,12 +5,20 @@
 import type { TaskRecord } from './types.js';
 
 export const STUCK_BOUNDS = {
-  /** Placed and never claimed (resends included): the longest backlog bench:throughput saw is ~3 min. */
-  scheduledMs: 10 * 60_000,
-  /** Claimed and never RUNNING: beyond the engine's own bounds on a create and a start (3 min). */
-  startingMs: 5 * 60_000,
-  /** Beyond the task's stop timeout (the engine's SIGKILL) and the stop's own engine bound. */
-  stoppingMarginMs: 2 * 60_000,
+  /**
+   * Placed and never claimed (resends included). A worker works through a burst's backlog in
+   * order: bench:throughput's 100 tasks a worker took ~11 min at load average ~100 (10 min
+   * failed 2 of 1,000 tasks of a worker that was getting on with them).
+   */
+  scheduledMs: 20 * 60_000,
+  /** Claimed and never RUNNING: beyond the engine's own bounds on a create and a start (5 min). */
+  startingMs: 8 * 60_000,
+  /**
+   * Beyond the task's stop timeout (the engine's SIGKILL) and the stop's own engine bound, and
+   * a worker's backlog of stops: bench:throughput's 1,000 stops at once, 100 a worker, took
+   * ~4 min at load average ~100, and 2 min forced 872 STOPPED while their containers ran.
+   */
+  stoppingMarginMs: 10 * 60_000,
 } as const;
 
 export type StuckVerdict =

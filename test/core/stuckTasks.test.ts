@@ -17,7 +17,7 @@ describe('core: stuck tasks', () => {
     const verdict = stuckVerdict(placed(STUCK_BOUNDS.scheduledMs + 1_000), 'w1', now);
     assert.deepEqual(verdict, {
       action: 'fail',
-      reason: 'worker w1 did not pick it up within 10 min',
+      reason: 'worker w1 did not pick it up within 20 min',
     });
   });
 
@@ -37,7 +37,7 @@ describe('core: stuck tasks', () => {
     assert.equal(stuckVerdict(stopping(bound - 1_000, 300), 'w1', now), undefined);
     const verdict = stuckVerdict(stopping(bound + 1_000, 300), 'w1', now);
     assert.equal(verdict?.action, 'force-stop');
-    assert.match(verdict?.reason ?? '', /did not confirm the stop within 420 s/);
+    assert.match(verdict?.reason ?? '', /did not confirm the stop within 900 s/);
   });
 
   it('leaves other states alone however old', () => {

@@ -24,7 +24,11 @@ export const ENGINE_DEADLINES_MS = {
   read: 30_000,
   /** create may copy the image's layers (vfs) and, on a 404, follows a pull (its own bound). */
   create: 120_000,
-  start: 60_000,
+  /**
+   * runc's work, the slowest call on a loaded host: bench:throughput at load average ~100 (40
+   * starts at once on a vfs engine) had 75 of 1,000 starts past 60 s, each a task FAILED.
+   */
+  start: 180_000,
   remove: 60_000,
   exec: 30_000,
   /** Beyond the stop timeout the engine itself waits before SIGKILL. */
