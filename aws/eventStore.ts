@@ -17,7 +17,7 @@ import {
   TTL_ATTRIBUTE,
 } from '../core/history/retention.js';
 import type { ControlPlaneConfig } from './config.js';
-import { decodeToken, encodeToken, keyOf, notPurged, StartKey } from './paging.js';
+import { decodeToken, encodeToken, foreignToken, KeyText, keyOf, notPurged } from './paging.js';
 
 /** GSI on (bucket, at): the events of one hour in time order. */
 export const EVENTS_BY_TIME_INDEX = 'byTime';
@@ -43,7 +43,19 @@ export interface TimelinePage {
   nextToken?: string;
 }
 
-const Token = z.strictObject({ b: z.string().max(16).optional(), k: StartKey.optional() });
+// A start key: the timeline index's (bucket, at) with the table's (taskId, seq), or the
+// table's alone for one task's events. The partition parts must be the ones a Query reads.
+const Token = z.strictObject({
+  b: z.string().max(16).optional(),
+  k: z
+    .strictObject({
+      bucket: KeyText.optional(),
+      at: KeyText.optional(),
+      taskId: KeyText,
+      seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    })
+    .optional(),
+});
 type Position = z.infer<typeof Token>;
 
 export class EventStore {
@@ -87,7 +99,8 @@ export class EventStore {
     const buckets = bucketsBetween(query.since, new Date(now.getTime() + CLOCK_SKEW_MS));
     let index = position.b ? buckets.indexOf(position.b) : 0;
     if (index < 0) index = buckets.length;
-    let start = position.k;
+    let start: Record<string, unknown> | undefined =
+      index < buckets.length ? bucketStart(position.k, buckets[index]!, query.since) : undefined;
     const events: ClusterEvent[] = [];
     for (let read = 0; index < buckets.length; read++) {
       if (read >= MAX_BUCKETS_PER_PAGE)
@@ -128,7 +141,10 @@ export class EventStore {
     filter: ReturnType<EventStore['filter']>,
   ): Promise<TimelinePage> {
     const events: ClusterEvent[] = [];
-    let start = position.k;
+    if (position.k && (position.k.taskId !== query.taskId || position.k.bucket !== undefined)) {
+      throw foreignToken();
+    }
+    let start: Record<string, unknown> | undefined = position.k;
     do {
       const out = await this.ddb.send(
         new QueryCommand({
@@ -182,4 +198,19 @@ export class EventStore {
     equal('workerId', query.workerId);
     return { expression: parts.join(' AND '), names, values };
   }
+}
+
+/**
+ * A token's start key in `bucket`, the one it names. A `since` given as a duration moves on
+ * between pages: a key from before it starts the bucket over at `since` (a Query's start key
+ * must lie within its key condition).
+ */
+function bucketStart(
+  k: Position['k'],
+  bucket: string,
+  since: Date,
+): Record<string, unknown> | undefined {
+  if (!k) return undefined;
+  if (k.bucket !== bucket || k.at === undefined) throw foreignToken();
+  return k.at >= since.toISOString() ? k : undefined;
 }

@@ -5,8 +5,14 @@ import {
   type CloudWatchLogsClient,
   FilterLogEventsCommand,
   GetLogEventsCommand,
+  InvalidParameterException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { foreignToken } from './paging.js';
+
+/** CloudWatch refusing a token it did not give (or gave for another stream): a 400. */
+const refusedToken = (error: unknown, token: string | undefined) =>
+  token !== undefined && error instanceof InvalidParameterException;
 
 export interface StoredLogEvent {
   /** Milliseconds since the epoch, as the engine stamped the line. */
@@ -68,6 +74,7 @@ export class LogStore {
       if (error instanceof ResourceNotFoundException) {
         return { events: [], ...(fromToken ? { nextToken: options.nextToken } : {}) };
       }
+      if (refusedToken(error, options.nextToken)) throw foreignToken();
       throw error;
     }
   }
@@ -111,6 +118,7 @@ export class LogStore {
       return { events, ...(out.nextToken ? { nextToken: out.nextToken } : {}) };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return { events: [] };
+      if (refusedToken(error, options.nextToken)) throw foreignToken();
       throw error;
     }
   }

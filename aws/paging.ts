@@ -9,6 +9,10 @@ export function encodeToken(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/** A 400 for a token this listing did not give (or gave for another query). */
+export const foreignToken = () =>
+  new ValidationError('nextToken', 'must be the nextToken of an earlier answer');
+
 /** The token's content, checked against `schema`; a 400 naming `nextToken` otherwise. */
 export function decodeToken<T>(token: string, schema: z.ZodType<T>): T {
   let value: unknown;
@@ -18,14 +22,12 @@ export function decodeToken<T>(token: string, schema: z.ZodType<T>): T {
     value = undefined;
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new ValidationError('nextToken', 'must be the nextToken of an earlier answer');
-  }
+  if (!parsed.success) throw foreignToken();
   return parsed.data;
 }
 
-/** An ExclusiveStartKey: string or number attributes only. */
-export const StartKey = z.record(z.string().max(64), z.union([z.string().max(1024), z.number()]));
+/** A key attribute of a start key: a string (the store's ids and times are short). */
+export const KeyText = z.string().min(1).max(1024);
 
 /** A FilterExpression part that keeps items not past their TTL. */
 export function notPurged(now = new Date()) {

@@ -6,7 +6,7 @@ import { ValidationError } from '../core/errors.js';
 import type { TaskRecord, TaskState } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 import { fromTaskItem, ID_PREFIX_LENGTH, idPrefixOf } from './historyItems.js';
-import { decodeToken, encodeToken, keyOf, notPurged, StartKey } from './paging.js';
+import { decodeToken, encodeToken, foreignToken, KeyText, keyOf, notPurged } from './paging.js';
 import { TASKS_BY_PREFIX_INDEX, TASKS_BY_STATE_INDEX } from './taskStore.js';
 
 /** States in the order a full listing walks them: what is live first, then what ended. */
@@ -30,7 +30,12 @@ export interface TaskPage {
   nextToken?: string;
 }
 
-const Token = z.strictObject({ s: z.number().int().min(0).max(16), k: StartKey.optional() });
+// The start key is the last task's (index and table keys); its state is the walked state's,
+// checked, so a token never makes a start key outside the partition a Query reads.
+const Token = z.strictObject({
+  s: z.number().int().min(0).max(16),
+  k: z.strictObject({ id: KeyText, state: KeyText, createdAt: KeyText }).optional(),
+});
 
 type Tables = Pick<ControlPlaneConfig, 'tasksTable'>;
 
@@ -47,10 +52,13 @@ export async function listTaskPage(
     ? LISTING_ORDER.filter((s) => options.states!.includes(s))
     : LISTING_ORDER;
   const position = options.nextToken ? decodeToken(options.nextToken, Token) : { s: 0 };
+  if (position.k && position.k.state !== states[position.s]) {
+    throw foreignToken();
+  }
   const filter = notPurged(options.now);
   const tasks: TaskRecord[] = [];
   let bytes = 0;
-  let start = position.k;
+  let start: Record<string, unknown> | undefined = position.k;
   for (let s = position.s; s < states.length; ) {
     const out = await ddb.send(
       new QueryCommand({

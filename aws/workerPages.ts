@@ -4,17 +4,19 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { z } from 'zod';
 import type { WorkerRecord } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
-import { decodeToken, encodeToken, keyOf, notPurged, StartKey } from './paging.js';
+import { decodeToken, encodeToken, KeyText, keyOf, notPurged } from './paging.js';
 import { toWorkerRecord } from './workerStore.js';
 
-const Token = z.strictObject({ k: StartKey });
+const Token = z.strictObject({ k: z.strictObject({ id: KeyText }) });
 
 export async function listWorkerPage(
   ddb: DynamoDBDocumentClient,
   config: Pick<ControlPlaneConfig, 'workersTable'>,
   options: { limit: number; nextToken?: string; now?: Date },
 ): Promise<{ nodes: WorkerRecord[]; nextToken?: string }> {
-  let start = options.nextToken ? decodeToken(options.nextToken, Token).k : undefined;
+  let start: Record<string, unknown> | undefined = options.nextToken
+    ? decodeToken(options.nextToken, Token).k
+    : undefined;
   const filter = notPurged(options.now);
   const nodes: WorkerRecord[] = [];
   do {

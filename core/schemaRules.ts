@@ -5,6 +5,7 @@
 // document says those with its own keywords `x-cube-maxTotalLength`, `x-cube-uniqueBy` and
 // `x-cube-distinctNames`, described in its info.
 import { z } from 'zod';
+import { integerRangePattern } from './rangePattern.js';
 
 type Json = Record<string, unknown>;
 
@@ -57,33 +58,50 @@ export function whenGiven<T extends z.ZodObject>(
 }
 
 /** When `field` is `value`, `other` must be absent or match `otherSchema`. */
-export function whenEquals<T extends z.ZodObject>(
-  schema: T,
-  rule: {
-    field: string;
-    value: string;
-    other: string;
-    otherSchema: Json;
-    holds: (v: unknown) => boolean;
-    message: string;
-  },
-): T {
+export interface WhenEqualsRule {
+  field: string;
+  value: string;
+  other: string;
+  otherSchema: Json;
+  holds: (v: unknown) => boolean;
+  message: string;
+  /** Where in `other` the error is (`[2, 'host']`), when it names a part of it. */
+  at?: (v: unknown) => (string | number)[];
+}
+
+/** `rules` across fields, each "when field is value, other matches"; the first broken is named. */
+export function whenEquals<T extends z.ZodObject>(schema: T, rules: readonly WhenEqualsRule[]): T {
   return schema
-    .refine(
-      (value: Record<string, unknown>) =>
-        value[rule.field] !== rule.value ||
-        value[rule.other] === undefined ||
-        rule.holds(value[rule.other]),
-      { path: [rule.other], message: rule.message },
-    )
+    .superRefine((value: Record<string, unknown>, ctx) => {
+      for (const rule of rules) {
+        const other = value[rule.other];
+        if (value[rule.field] !== rule.value || other === undefined || rule.holds(other)) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: [rule.other, ...(rule.at?.(other) ?? [])],
+          message: rule.message,
+        });
+        return;
+      }
+    })
     .meta({
-      // "not (field is value) or (other matches)": if/then without a `then` key.
-      anyOf: [
-        { not: { required: [rule.field], properties: { [rule.field]: { const: rule.value } } } },
-        { properties: { [rule.other]: rule.otherSchema } },
-      ],
+      // Each: "not (field is value) or (other matches)", if/then without a `then` key.
+      allOf: rules.map((rule) => ({
+        anyOf: [
+          { not: { required: [rule.field], properties: { [rule.field]: { const: rule.value } } } },
+          { properties: { [rule.other]: rule.otherSchema } },
+        ],
+      })),
     }) as T;
 }
+
+/**
+ * When an object gives both `fields`, they are equal. JSON Schema cannot compare two fields:
+ * the document says it with `x-cube-sameWhenGiven`.
+ */
+export const sameWhenGiven = (fields: readonly [string, string]): Json => ({
+  'x-cube-sameWhenGiven': [...fields],
+});
 
 /** The characters of all strings of an array, or all keys and values of a record. */
 export function totalChars(value: unknown): number {
@@ -164,4 +182,85 @@ export function distinctNames<T extends z.ZodObject>(
       }
     })
     .meta({ 'x-cube-distinctNames': sources.map((s) => ({ ...s })) }) as T;
+}
+
+/** A whole number from `min` to `max` written as text (a query parameter), as one pattern. */
+export const wholeText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^${integerRangePattern(min, max)}$`),
+      `must be a whole number from ${min} to ${max}`,
+    );
+
+/**
+ * A value only an earlier answer gives (a page token): the document names the answer's field
+ * (`x-cube-fromAnswer`); any other value is refused (400).
+ */
+export const fromAnswer = <T extends z.ZodType>(schema: T, field: string, description: string) =>
+  schema.meta({ 'x-cube-fromAnswer': field, description }) as T;
+
+/**
+ * None of `values` given all at once, a field left out counting as its default (`maxSurge`
+ * and `maxUnavailable` both 0); the error names the first field.
+ */
+export function notAll<T extends z.ZodObject>(
+  schema: T,
+  values: Record<string, string | number | boolean>,
+  defaults: Record<string, unknown>,
+  message: string,
+): T {
+  const fields = Object.keys(values);
+  return schema
+    .refine(
+      (value: Record<string, unknown>) =>
+        !fields.every((f) => (value[f] ?? defaults[f]) === values[f]),
+      { path: [fields[0]!], message },
+    )
+    .meta({
+      not: {
+        // A field whose default is the value matches when absent too.
+        required: fields.filter((f) => defaults[f] !== values[f]),
+        properties: Object.fromEntries(fields.map((f) => [f, { const: values[f] }])),
+      },
+    }) as T;
+}
+
+/** `field` is more than `than` (or at least, when `orEqual`), each absent one its default. */
+export interface Order {
+  field: string;
+  than: string;
+  orEqual?: boolean;
+  message: string;
+}
+
+/**
+ * Numbers of one object in order (healthyDeadline above minHealthyTime). JSON Schema cannot
+ * compare two fields: the document says it with `x-cube-ordered`, each absent field counting
+ * as its `default`, which the document gives too.
+ */
+export function ordered<T extends z.ZodObject>(
+  schema: T,
+  orders: readonly Order[],
+  defaults: Record<string, number>,
+): T {
+  const of = (value: Record<string, unknown>, f: string) => (value[f] ?? defaults[f]) as number;
+  return schema
+    .superRefine((value: Record<string, unknown>, ctx) => {
+      for (const o of orders) {
+        const a = of(value, o.field);
+        const b = of(value, o.than);
+        if (o.orEqual ? a < b : a <= b) {
+          ctx.addIssue({ code: 'custom', path: [o.field], message: o.message });
+          return;
+        }
+      }
+    })
+    .meta({
+      'x-cube-ordered': orders.map((o) => ({
+        field: o.field,
+        than: o.than,
+        ...(o.orEqual ? { orEqual: true } : {}),
+      })),
+    }) as T;
 }

@@ -25,6 +25,7 @@ import {
   distinctNames,
   exactlyOneOf,
   maxTotalChars,
+  sameWhenGiven,
   text,
   uniqueBy,
   whenEquals,
@@ -435,21 +436,43 @@ export function taskSpecFields(rules: DeploymentRules = OPEN) {
 /** Fields only, as any control plane reads them (a service's task: `.omit` needs no refine). */
 export const TaskSpecFields = taskSpecFields();
 
-/** The task spec a control plane with `rules` takes (the default: what any might take). */
-export function taskSpecSchema(rules: DeploymentRules = OPEN) {
+/**
+ * The task spec a control plane with `rules` takes (the default: what any might take);
+ * `named: false` leaves `name` out (a service's task takes the service's).
+ */
+export function taskSpecSchema(rules: DeploymentRules = OPEN, { named = true } = {}) {
+  const all = taskSpecFields(rules);
+  // Omitted before the rules across fields are added (zod cannot omit from a refined object).
+  const base = named ? all : (all.omit({ name: true }) as unknown as typeof all);
   const fields = distinctNames(
-    taskSpecFields(rules),
+    base,
     [{ keysOf: 'env' }, { itemsOf: 'secrets', field: 'name' }],
     (name) => `${name} is set twice (secrets and env name each variable once)`,
   );
-  return whenEquals(fields, {
-    field: 'network',
-    value: 'none',
-    other: 'ports',
-    otherSchema: { maxItems: 0 },
-    holds: (ports) => (ports as unknown[]).length === 0,
-    message: 'cannot publish ports with network none',
-  }).superRefine((spec, ctx) => {
+  type Port = { container: number; host?: number | undefined };
+  const remapped = (port: Port) => port.host !== undefined && port.host !== port.container;
+  return whenEquals(fields, [
+    {
+      field: 'network',
+      value: 'none',
+      other: 'ports',
+      otherSchema: { maxItems: 0 },
+      holds: (ports) => (ports as unknown[]).length === 0,
+      message: 'cannot publish ports with network none',
+    },
+    {
+      // The process listens on the host itself: a different host port would be reserved while
+      // nothing listens on it.
+      field: 'network',
+      value: 'host',
+      other: 'ports',
+      otherSchema: { items: sameWhenGiven(['host', 'container']) },
+      holds: (ports) => !(ports as Port[]).some(remapped),
+      at: (ports) => [(ports as Port[]).findIndex(remapped), 'host'],
+      message:
+        "must equal container with network host (host networking publishes the container's port as-is); omit host or set it equal",
+    },
+  ]).superRefine((spec, ctx) => {
     const clash = hostPortClash(spec);
     if (clash) {
       ctx.addIssue({

@@ -1,5 +1,6 @@
 // Durations as people write them (`90s`, `10m`, `36h`, `7d`, `2w`) <-> milliseconds, for
 // retention settings (CUBE_RETAIN_FINISHED) and `--since` / `?since=`.
+import { backFrom, MOMENT } from '../timeText.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -10,9 +11,11 @@ const UNIT_MS: Record<string, number> = {
   w: 7 * 86_400_000,
 };
 
+const DURATION = '\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d|w)?\\s*';
+
 /** `10m` -> 600000; a bare number is seconds; undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
+  const match = new RegExp(`^${DURATION}$`).exec(text);
   if (!match) return undefined;
   const ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
@@ -27,14 +30,16 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** What parseSince reads: a duration, or an RFC 3339 moment (for schemas and documents). */
+export const SINCE = new RegExp(`^(?:${DURATION.replace(/\((?!\?)/g, '(?:')}|${MOMENT})$`);
+
 /**
- * `?since=` and `--since`: an ISO time, or a duration back from `now`. Undefined when it is
- * neither.
+ * `?since=` and `--since`: an RFC 3339 moment, or a duration back from `now` (not before the
+ * epoch). Undefined when it is neither.
  */
 export function parseSince(text: string, now = new Date()): Date | undefined {
   const ago = parseDuration(text);
-  if (ago !== undefined) return new Date(now.getTime() - ago);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : new Date(at);
+  if (ago !== undefined) return new Date(backFrom(now.getTime(), ago));
+  if (!new RegExp(`^${MOMENT}$`).test(text)) return undefined;
+  return new Date(Date.parse(text));
 }

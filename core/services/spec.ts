@@ -3,7 +3,13 @@
 // the field (`task.image`, `update.maxSurge`) and the rule.
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { TaskSpecFields, toValidationError, validateTaskSpec } from '../taskSpec.js';
+import { notAll, ordered } from '../schemaRules.js';
+import {
+  type DeploymentRules,
+  taskSpecSchema,
+  toValidationError,
+  validateTaskSpec,
+} from '../taskSpec.js';
 import type { ServiceSpec, UpdatePolicy } from './types.js';
 
 export const UPDATE_DEFAULTS: UpdatePolicy = {
@@ -28,49 +34,92 @@ export const serviceName = z
   .max(SERVICE_LIMITS.nameLength, SERVICE_NAME_RULE)
   .regex(SERVICE_NAME, SERVICE_NAME_RULE);
 
+// DynamoDB cannot hold magnitudes below 1e-130: no fraction finer than a millisecond.
 const duration = (max: number) =>
   z
     .number()
     .min(0)
     .max(max)
-    .refine((v) => v === 0 || v >= 0.001, 'must be 0 or at least 0.001 s');
+    .refine((v) => v === 0 || v >= 0.001, 'must be 0 or at least 0.001 s')
+    .meta({ anyOf: [{ const: 0 }, { minimum: 0.001 }] });
 
 const count = z.number().int('must be a whole number').min(0).max(SERVICE_LIMITS.replicas);
 
-export const UpdatePolicyInput = z.strictObject({
-  maxSurge: count.optional(),
-  maxUnavailable: count.optional(),
-  minHealthyTime: duration(3600).optional(),
-  healthyDeadline: duration(86_400).min(0.1, 'must be at least 0.1 s').optional(),
-  progressDeadline: duration(86_400).min(0.1, 'must be at least 0.1 s').optional(),
-  autoRollback: z.boolean().optional(),
-});
+/** Each field's default, which the document gives too (the rules across fields use it). */
+const withDefault = <T extends z.ZodType>(schema: T, key: keyof UpdatePolicy) =>
+  schema.meta({ default: UPDATE_DEFAULTS[key] }).optional();
 
-/** The body of PUT /v1/services/{name}. */
-export const ServiceSpecInput = z.strictObject({
-  name: serviceName.optional(),
-  replicas: count.optional(),
-  // Fields only: validateTaskSpec applies the rules across fields to the task.
-  task: TaskSpecFields.omit({ name: true }),
-  update: UpdatePolicyInput.optional(),
-});
+export const UpdatePolicyInput = ordered(
+  notAll(
+    z.strictObject({
+      maxSurge: withDefault(count, 'maxSurge'),
+      maxUnavailable: withDefault(count, 'maxUnavailable'),
+      minHealthyTime: withDefault(duration(3600), 'minHealthyTime'),
+      healthyDeadline: withDefault(
+        duration(86_400).min(0.1, 'must be at least 0.1 s'),
+        'healthyDeadline',
+      ),
+      progressDeadline: withDefault(
+        duration(86_400).min(0.1, 'must be at least 0.1 s'),
+        'progressDeadline',
+      ),
+      autoRollback: withDefault(z.boolean(), 'autoRollback'),
+    }),
+    { maxSurge: 0, maxUnavailable: 0 },
+    UPDATE_DEFAULTS as unknown as Record<string, unknown>,
+    'cannot be 0 when maxUnavailable is 0 too (a rollout could never start)',
+  ),
+  [
+    {
+      field: 'healthyDeadline',
+      than: 'minHealthyTime',
+      message: 'must be more than minHealthyTime',
+    },
+    {
+      field: 'progressDeadline',
+      than: 'healthyDeadline',
+      orEqual: true,
+      message: 'must be at least healthyDeadline',
+    },
+  ],
+  UPDATE_DEFAULTS as unknown as Record<string, number>,
+);
+
+/** The body of PUT /v1/services/{name} on a control plane with `rules` (default: any). */
+export function serviceSpecSchema(rules?: DeploymentRules) {
+  return z.strictObject({
+    // The body may repeat the path's name, never contradict it (the document says so).
+    name: serviceName.meta({ 'x-cube-equalsPathParameter': 'name' }).optional(),
+    replicas: count.optional(),
+    // Replicas take the service's name.
+    task: taskSpecSchema(rules, { named: false }),
+    update: UpdatePolicyInput.optional(),
+  });
+}
+
+export const ServiceSpecInput = serviceSpecSchema();
 export type ServiceSpecInput = z.input<typeof ServiceSpecInput>;
 
 /**
  * Validates a service spec and returns it normalised; throws ValidationError. `name` is the
  * name in the path, which the body may repeat but not contradict.
  */
-export function validateServiceSpec(input: unknown, name: string): ServiceSpec {
+export function validateServiceSpec(
+  input: unknown,
+  name: string,
+  schema: ReturnType<typeof serviceSpecSchema> = ServiceSpecInput,
+): ServiceSpec {
   const checkedName = serviceName.safeParse(name);
   if (!checkedName.success) throw new ValidationError('name', SERVICE_NAME_RULE);
-  const parsed = ServiceSpecInput.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) throw toValidationError(parsed.error);
   const raw = parsed.data;
   if (raw.name !== undefined && raw.name !== name) {
     throw new ValidationError('name', `must be the name in the path (${name}) or absent`);
   }
   const rawTask = (input as { task: Record<string, unknown> }).task;
-  // Replicas are kept running: `always` unless the spec says otherwise.
+  // Replicas are kept running: `always` unless the spec says otherwise. The task passed
+  // `schema` (this control plane's rules); this reads it into the stored form.
   const taskInput = { restart: 'always', ...rawTask, name };
   let task: ServiceSpec['task'];
   try {
@@ -89,18 +138,6 @@ function updatePolicy(input: z.infer<typeof UpdatePolicyInput>): UpdatePolicy {
   const update: UpdatePolicy = { ...UPDATE_DEFAULTS };
   for (const [key, value] of Object.entries(input)) {
     if (value !== undefined) (update as unknown as Record<string, unknown>)[key] = value;
-  }
-  if (update.maxSurge === 0 && update.maxUnavailable === 0) {
-    throw new ValidationError(
-      'update.maxSurge',
-      'cannot be 0 when maxUnavailable is 0 too (a rollout could never start)',
-    );
-  }
-  if (update.healthyDeadline <= update.minHealthyTime) {
-    throw new ValidationError('update.healthyDeadline', 'must be more than minHealthyTime');
-  }
-  if (update.progressDeadline < update.healthyDeadline) {
-    throw new ValidationError('update.progressDeadline', 'must be at least healthyDeadline');
   }
   return update;
 }

@@ -3,6 +3,7 @@
 // request is refused by these schemas alone.
 import type { z } from 'zod';
 import { policyRegistry } from '../../core/scheduler/index.js';
+import { serviceSpecSchema } from '../../core/services/spec.js';
 import { type DeploymentRules, taskSpecSchema } from '../../core/taskSpec.js';
 import { getDeps } from '../shared/deps.js';
 
@@ -31,4 +32,7 @@ function cached<T extends z.ZodType>(build: (rules: DeploymentRules) => T): () =
 }
 
 /** The body of POST /v1/tasks and /v1/schedule/dry-run. */
-export const deployedTaskSpec = cached(taskSpecSchema);
+export const deployedTaskSpec = cached((rules) => taskSpecSchema(rules));
+
+/** The body of PUT /v1/services/{name}. */
+export const deployedServiceSpec = cached(serviceSpecSchema);

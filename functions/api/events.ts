@@ -3,7 +3,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
-import { parseSince } from '../../core/history/duration.js';
+import { parseSince, SINCE } from '../../core/history/duration.js';
 import { EVENT_KINDS } from '../../core/history/events.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
@@ -24,6 +24,7 @@ export const EventListQuery = z.strictObject({
   since: z
     .string()
     .max(64)
+    .regex(SINCE, 'must be an ISO time or a duration such as 10m or 2h')
     .optional()
     .describe('An ISO time, or a duration back from now such as 10m, 6h, 2d (default 1h)'),
   kind: z.enum(EVENT_KINDS).optional(),

@@ -5,9 +5,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { LogStore, type StoredLogEvent } from '../../aws/logStore.js';
 import { logsClient } from '../../aws/logsClient.js';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { NotFoundError } from '../../core/errors.js';
 import { attemptEnded, taskOver } from '../../core/logs/logFollow.js';
-import { logStreamName, parseSince } from '../../core/logs/logNames.js';
+import { logStreamName, parseSince, SINCE } from '../../core/logs/logNames.js';
+import { fromAnswer, wholeText } from '../../core/schemaRules.js';
 import { serviceName } from '../../core/services/spec.js';
 import type { AuthedContext } from '../shared/auth.js';
 import { requireScope } from '../shared/auth.js';
@@ -16,33 +17,26 @@ import { jsonResponse } from '../shared/httpErrors.js';
 
 export const MAX_TAIL = 10_000;
 
-const whole = (max: number) =>
-  z
-    .string()
-    .regex(/^[1-9]\d{0,8}$/, `must be a whole number from 1 to ${max}`)
-    .refine((text) => Number(text) <= max, `must be a whole number from 1 to ${max}`);
-
 export const TaskLogsQuery = z.strictObject({
-  attempt: whole(1_000_000)
+  attempt: wholeText(1, 1_000_000)
     .meta({ description: "The attempt's output (default: the task's current attempt)" })
     .optional(),
   since: z
     .string()
     .max(64)
-    .refine(
-      (text) => parseSince(text) !== undefined,
-      'must be a duration back from now like 10m or 1h30m, or a time like 2026-01-01T00:00:00Z',
+    .regex(
+      SINCE,
+      'must be a duration back from now like 10m or 1h30m, a time like 2026-01-01T00:00:00Z, or epoch milliseconds',
     )
     .meta({ description: 'Only lines from then on' })
     .optional(),
-  tail: whole(MAX_TAIL).meta({ description: 'Only the last N lines' }).optional(),
-  nextToken: z
-    .string()
-    .min(1)
-    .max(2048)
-    .meta({ description: "The previous page's nextToken: the lines after it" })
-    .optional(),
-  limit: whole(MAX_TAIL).meta({ description: 'Lines per page (default 1000)' }).optional(),
+  tail: wholeText(1, MAX_TAIL).meta({ description: 'Only the last N lines' }).optional(),
+  nextToken: fromAnswer(
+    z.string().min(1).max(2048),
+    'nextToken',
+    "The previous page's nextToken: the lines after it",
+  ).optional(),
+  limit: wholeText(1, MAX_TAIL).meta({ description: 'Lines per page (default 1000)' }).optional(),
 });
 
 let store: LogStore | undefined;
@@ -63,8 +57,9 @@ export async function getTaskLogs(event: APIGatewayProxyEventV2, context: Authed
   // The record first: an ended attempt's output is all shipped before its end is written.
   const task = await getDeps().tasks.require(id);
   const attempt = query.attempt ? Number(query.attempt) : task.attempt;
+  // An attempt that has not happened (yet) is a thing that does not exist, not a bad request.
   if (attempt > task.attempt) {
-    throw new ValidationError('attempt', `must be at most ${task.attempt}, the task's latest`);
+    throw new NotFoundError('attempt', `${attempt} of task ${id} (its latest is ${task.attempt})`);
   }
   const page = await logStore().read(logStreamName(id, attempt), {
     ...(query.since ? { startTime: parseSince(query.since)! } : {}),

@@ -24,7 +24,8 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'The body is larger than 256 KiB',
 };
 
-function jsonSchema(schema: z.ZodType): JsonSchema {
+/** A zod schema as the document writes it (its input side). */
+export function jsonSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {
     io: 'input',
     unrepresentable: 'any',

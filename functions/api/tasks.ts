@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { awsClients } from '../../aws/clients.js';
+import { ID_PREFIX_LENGTH } from '../../aws/historyItems.js';
 import { findTasksByPrefix, listTaskPage } from '../../aws/taskPages.js';
 import { ValidationError } from '../../core/errors.js';
 import { validateTaskSpec } from '../../core/taskSpec.js';
@@ -36,9 +37,13 @@ export const TaskListQuery = z.strictObject({
     .regex(STATE_LIST, `must be task states separated by commas: ${TASK_STATES.join(', ')}`)
     .meta({ description: `Task states, any case, separated by commas: ${TASK_STATES.join(', ')}` })
     .optional(),
+  // The prefix index's partition is an id's first ID_PREFIX_LENGTH characters.
   prefix: z
     .string()
-    .regex(TASK_ID, 'must be the start of a task id (letters, digits, _ -)')
+    .regex(
+      new RegExp(`^[a-zA-Z0-9_-]{${ID_PREFIX_LENGTH},64}$`),
+      `must be the start of a task id, at least ${ID_PREFIX_LENGTH} characters (letters, digits, _ -)`,
+    )
     .optional(),
   ...PageQuery.shape,
 });

@@ -46,7 +46,7 @@ test('a full spec is normalised', () => {
     cpu: 0.25,
     memory: '1g',
     disk: '512m',
-    ports: [{ container: 80, host: 8080 }],
+    ports: [{ container: 8080, host: 8080 }],
     restart: 'on-failure:5',
     labels: { team: 'a' },
     network: 'host',
@@ -55,7 +55,7 @@ test('a full spec is normalised', () => {
   assert.equal(spec.resources.cpuMillis, 250);
   assert.equal(spec.resources.memoryBytes, 1024 ** 3);
   assert.deepEqual(spec.restart, { mode: 'on-failure', maxRestarts: 5 });
-  assert.deepEqual(spec.ports, [{ container: 80, host: 8080, protocol: 'tcp' }]);
+  assert.deepEqual(spec.ports, [{ container: 8080, host: 8080, protocol: 'tcp' }]);
   assert.equal(spec.healthCheck?.retries, 2);
   assert.equal(spec.healthCheck?.intervalSeconds, 10);
 });
@@ -104,7 +104,7 @@ test('a host port may be listed once; bridge ports with no host bind none of the
     /host port tcp\/8080 is listed twice/,
   );
   rejects(
-    { image: 'busybox', network: 'host', ports: [{ container: 80 }, { container: 81, host: 80 }] },
+    { image: 'busybox', network: 'host', ports: [{ container: 80 }, { container: 80, host: 80 }] },
     'ports',
     /host port tcp\/80 is listed twice/,
   );

@@ -46,6 +46,11 @@ const KEYWORDS = new Set([
   'x-cube-maxTotalLength',
   'x-cube-uniqueBy',
   'x-cube-distinctNames',
+  'x-cube-ordered',
+  'x-cube-sameWhenGiven',
+  // What the value must also be, beyond its schema: generation leaves these to the caller.
+  'x-cube-fromAnswer',
+  'x-cube-equalsPathParameter',
   // Only in schemas merged for generation: the patterns of an allOf beyond the first.
   'x-patterns',
 ]);
@@ -108,7 +113,7 @@ export class JsonSchemaReader {
   }
 
   /** The schema with `$ref` replaced by its target (siblings kept). */
-  private deref(schema: Schema): Schema {
+  deref(schema: Schema): Schema {
     if (typeof schema === 'boolean' || typeof schema.$ref !== 'string') return schema;
     const { $ref, ...rest } = schema;
     const target = this.deref(this.resolve($ref as string));
@@ -226,6 +231,19 @@ export class JsonSchemaReader {
           return fail(`${key} requires ${needed}`);
         }
       }
+      const same = s['x-cube-sameWhenGiven'] as [string, string] | undefined;
+      if (same?.every((f) => f in value) && !Object.is(value[same[0]], value[same[1]])) {
+        return fail(`${same[0]} must equal ${same[1]}`);
+      }
+      for (const o of (s['x-cube-ordered'] ?? []) as Record<string, unknown>[]) {
+        const of = (f: string) =>
+          (value[f] ?? (props[f] as Node | undefined)?.default) as number | undefined;
+        const a = of(o.field as string);
+        const b = of(o.than as string);
+        if (a !== undefined && b !== undefined && (o.orEqual ? a < b : a <= b)) {
+          return fail(`${o.field} must be ${o.orEqual ? 'at least' : 'more than'} ${o.than}`);
+        }
+      }
       if (s['x-cube-distinctNames'] !== undefined) {
         const names = namesGiven(value, s['x-cube-distinctNames'] as Record<string, string>[]);
         if (new Set(names).size < names.length) return fail('names must be distinct');
@@ -265,11 +283,12 @@ export class JsonSchemaReader {
     }
     const branches = (anyOf ?? oneOf) as Schema[] | undefined;
     if (branches) {
-      return fc.oneof(
-        ...branches.map((b) =>
-          this.generate(merge(base, this.deref(b))).filter((v) => !this.problem(s, v)),
-        ),
-      );
+      // A branch that is one value the whole schema refuses (`const: 0` under `minimum: 0.1`)
+      // would be filtered forever: it is left out.
+      const merged = branches
+        .map((b) => merge(base, this.deref(b)))
+        .filter((m) => !('const' in m) || !this.problem(s, m.const));
+      return fc.oneof(...merged.map((m) => this.generate(m).filter((v) => !this.problem(s, v))));
     }
     const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
     if (types.length !== 1) {

@@ -29,6 +29,7 @@ import type { AuthedContext } from '../../shared/auth.js';
 import { type Deps, getDeps } from '../../shared/deps.js';
 import { jsonResponse } from '../../shared/httpErrors.js';
 import { applyReservation } from '../../shared/workerSnapshot.js';
+import { deployedServiceSpec } from '../deployedSchemas.js';
 import { serviceView } from './view.js';
 
 export const ApplyQuery = z.strictObject({
@@ -138,7 +139,7 @@ export async function applyService(event: APIGatewayProxyEventV2, context: Authe
   const deps = getDeps();
   const name = event.pathParameters?.name ?? '';
   const query = ApplyQuery.parse(event.queryStringParameters ?? {});
-  const spec = validateServiceSpec(event.body as unknown, name);
+  const spec = validateServiceSpec(event.body as unknown, name, deployedServiceSpec());
   if (spec.task.scheduler && !policyRegistry.has(spec.task.scheduler)) {
     throw new ValidationError(
       'task.scheduler',

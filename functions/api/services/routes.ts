@@ -1,7 +1,8 @@
 // The /v1/services routes, with their scopes (as for tasks: submit changes, read reads, admin
 // everything) and schemas; handler.ts adds them to the one route table.
 import { z } from 'zod';
-import { ServiceSpecInput, serviceName } from '../../../core/services/spec.js';
+import { serviceName } from '../../../core/services/spec.js';
+import { deployedServiceSpec } from '../deployedSchemas.js';
 import type { ApiRoute } from '../routeTable.js';
 import { ApplyQuery, applyService } from './apply.js';
 import {
@@ -25,7 +26,7 @@ export const serviceRoutes: ApiRoute[] = [
     scopes: ['submit'],
     params: NameParams,
     query: ApplyQuery,
-    body: { name: 'ServiceSpec', schema: ServiceSpecInput },
+    body: { name: 'ServiceSpec', schema: deployedServiceSpec },
     responses: {
       200: '{ change, changes, service } (or, with dryRun, { dryRun, change, revision, changes, policy, placements })',
       201: '{ change: created, changes, service }',
