@@ -1,9 +1,9 @@
 // Request rules that zod checks with code and JSON Schema cannot read from that code: each
 // helper here adds the check and what the OpenAPI document says of it, in one call, so the
 // document (built with z.toJSONSchema) and the validator cannot drift apart. JSON Schema has
-// no word for three of them (a total length, unique keys, names distinct across fields); the
-// document says those with its own keywords `x-cube-maxTotalLength`, `x-cube-uniqueBy` and
-// `x-cube-distinctNames`, described in its info.
+// no word for some (a total length, unique keys, names distinct across fields, two fields in
+// order or equal, a value only an answer gives); the document says those with its own
+// `x-cube-*` keywords, described in its info (functions/api/openapi.ts).
 import { z } from 'zod';
 import { integerRangePattern } from './rangePattern.js';
 

@@ -105,13 +105,19 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
         '`Authorization: Bearer <token>`; a token has one scope (admin, submit, read or ' +
         'worker) and admin may call every route. A path called with a method it does not ' +
         'take answers 405 with an `Allow` header listing the methods it does take. ' +
-        'The schemas are the ones the API validates with; three rules JSON Schema has no ' +
-        "keyword for use this document's own: `x-cube-maxTotalLength` (characters, as " +
-        '`maxLength` counts them, of all strings of an array or all keys and values of an ' +
-        'object), `x-cube-uniqueBy` (no two items share a key; each part of the key is ' +
-        "the first listed field an item gives, else that field's default) and " +
-        '`x-cube-distinctNames` (no name is given twice across its sources: the keys of the ' +
-        'object field `keysOf`, the field `field` of each item of the array field `itemsOf`).',
+        'The schemas are the ones the API validates with, so a request they allow is ' +
+        'refused only for a reason of state (404, 409). Rules JSON Schema has no keyword ' +
+        "for use this document's own: `x-cube-maxTotalLength` (characters, as `maxLength` " +
+        'counts them, of all strings of an array or all keys and values of an object); ' +
+        '`x-cube-uniqueBy` (no two items share a key; each part of the key is the first ' +
+        "listed field an item gives, else that field's default); `x-cube-distinctNames` (no " +
+        'name is given twice across its sources: the keys of the object field `keysOf`, the ' +
+        'field `field` of each item of the array field `itemsOf`); `x-cube-ordered` (the ' +
+        'number `field` is more than `than`, or at least it with `orEqual`, an absent one ' +
+        'counting as its `default`); `x-cube-sameWhenGiven` (when an object gives both ' +
+        'fields, they are equal); `x-cube-equalsPathParameter` (the field, when given, ' +
+        'equals that path parameter); `x-cube-fromAnswer` (only a value an earlier answer to ' +
+        'the same query gave in that field, such as a nextToken; any other is refused, 400).',
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },

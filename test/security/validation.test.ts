@@ -325,6 +325,14 @@ describe('the OpenAPI document', () => {
     components: { schemas: Record<string, Record<string, unknown>> };
   };
 
+  test('says what each of its own keywords means', () => {
+    const used = new Set(JSON.stringify(document).match(/x-cube-[A-Za-z]+/g));
+    used.delete('x-cube-scopes');
+    assert.ok(used.size >= 7, [...used].join(', '));
+    const info = (document as unknown as { info: { description: string } }).info.description;
+    for (const keyword of used) assert.ok(info.includes(`\`${keyword}\``), keyword);
+  });
+
   test('lists every route of the table, with scopes, parameters and body', () => {
     assert.equal(document.openapi, '3.1.0');
     for (const route of apiRoutes) {
