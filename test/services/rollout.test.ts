@@ -247,6 +247,14 @@ describe('cube events -f during a rollout', { timeout: 600_000 }, () => {
     }
     assert.equal(steps[0]!.healthy, 1, 'the first step: one new replica healthy');
     assert.deepEqual(steps.at(-1), { healthy: 2, old: 0 });
+
+    // Gone again: the last test expects the services it made, none else.
+    const deleted = await cluster.api('DELETE', '/v1/services/steps');
+    assert.equal(deleted.status, 202);
+    await eventually('steps gone', async () => {
+      const { status } = await cluster.api('GET', '/v1/services/steps');
+      return status === 404 ? true : undefined;
+    });
   });
 });
 
