@@ -49,7 +49,7 @@ const lines = PAGES.flatMap((file) =>
 
 let cluster: TestCluster;
 
-describe("the docs' read-only commands, run for real", { timeout: 400_000 }, () => {
+describe("the docs' read-only commands, run for real", { timeout: 600_000 }, () => {
   before(async () => {
     await ensureEmulator();
     cluster = await startTestCluster('docro', ['--workers', '0']);
