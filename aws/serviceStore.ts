@@ -1,11 +1,15 @@
 // Services in DynamoDB: one partition per service holding its record (`service`), its
-// revisions (`rev#0000000003`, the last 10 kept) and its replica slots (`slot#0003`). Every
+// revisions (`rev#0000000003`, the last 10 kept) and its replica slots (`slot#0003`, with the
+// earlier occupants still stopping listed as `draining`). Every
 // write of the record is conditional on its version; a replica is created in one transaction
 // with its slot's move to the next generation (conditional on the one the controller saw) and
 // a check that the spec did not change meanwhile, so two controllers never fill one slot.
 // Service events go to the events table under `service:<name>`, beside the tasks' timelines.
 
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -14,6 +18,7 @@ import {
   QueryCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../core/errors.js';
 import { DEFAULT_RETAIN_FINISHED_MS } from '../core/history/retention.js';
@@ -82,10 +87,10 @@ export class ServiceStore {
     return { ...(record ? { record } : {}), slots };
   }
 
-  /** The slots with their current replica's task record (one batch read). */
+  /** The slots with their replicas' task records, draining ones too (one batch read). */
   async withTasks(slots: readonly SlotRecord[]): Promise<SlotView[]> {
     const tasks = new Map<string, TaskRecord>();
-    const ids = [...new Set(slots.map((s) => s.taskId))];
+    const ids = [...new Set(slots.flatMap((s) => [s.taskId, ...(s.draining ?? [])]))];
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((id) => ({ id }));
       for (let tries = 0; keys && keys.length > 0 && tries < 10; tries++) {
@@ -103,7 +108,12 @@ export class ServiceStore {
     }
     return slots.map((s) => {
       const task = tasks.get(s.taskId);
-      return task ? { ...s, task } : { ...s };
+      const drainingTasks = (s.draining ?? []).flatMap((id) => tasks.get(id) ?? []);
+      return {
+        ...s,
+        ...(task ? { task } : {}),
+        ...(drainingTasks.length > 0 ? { drainingTasks } : {}),
+      };
     });
   }
 
@@ -265,6 +275,32 @@ export class ServiceStore {
       throw new ConflictError(`slot ${slot.slot} of service ${service.name} was taken`, {
         cause: error,
       });
+    }
+  }
+
+  /**
+   * Sets a slot's draining list (its replicas seen gone dropped), if the slot is still at
+   * `gen`; false when it moved on (a create wrote the list afresh).
+   */
+  async pruneDraining(service: string, slot: number, gen: number, draining: string[]) {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.config.servicesTable,
+          Key: { service, key: slotKey(slot) },
+          ...(draining.length > 0
+            ? {
+                UpdateExpression: 'SET draining = :draining',
+                ExpressionAttributeValues: { ':gen': gen, ':draining': draining },
+              }
+            : { UpdateExpression: 'REMOVE draining', ExpressionAttributeValues: { ':gen': gen } }),
+          ConditionExpression: 'gen = :gen',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

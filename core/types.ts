@@ -206,6 +206,8 @@ export interface TaskRecord {
   service?: string;
   serviceRevision?: number;
   serviceSlot?: number;
+  /** The service's minHealthyTime: its worker nudges the controller once it has passed. */
+  serviceHealthyAfterMs?: number;
   /** The control plane's signature of this placement (core/placementSignature.ts). */
   signature?: PlacementSignature;
   createdAt: string;

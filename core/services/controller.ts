@@ -3,15 +3,24 @@
 // rollout's new state with a one-line reason. The handler (functions/services) applies it with
 // conditional writes, so any number of runs, late or twice, converge on the same state.
 //
-// Rules (docs/SERVICES.md): new replicas start up to maxSurge above `replicas`; an old
-// replica is stopped only while the healthy count stays >= replicas - maxUnavailable (an old
-// one that is not healthy costs nothing to stop); new replicas not healthy within
+// Rules (docs/SERVICES.md): new replicas start while at most `replicas + maxSurge` are live
+// (replicas stopping for good do not count: they finish stopping beside the new ones, holding
+// their worker's reservation); an old replica is stopped only while the healthy count stays
+// >= replicas - maxUnavailable (an old one that is not healthy costs nothing to stop), and the
+// run that stops it starts its replacement; new replicas not healthy within
 // healthyDeadline, or no step forward within progressDeadline, fail the rollout, and with
 // autoRollback the revision it started from is rolled forward again the same way. Replicas
 // gone (failed past their restart policy, lost) are replaced, with backoff while they keep
 // failing.
 import type { TaskRecord } from '../types.js';
-import { failedOut, healthySince, isGone, isHealthy, replicaTrouble } from './replicas.js';
+import {
+  failedOut,
+  healthySince,
+  isGone,
+  isHealthy,
+  isRetiring,
+  replicaTrouble,
+} from './replicas.js';
 import type { ReplicaCounts, Rollout, ServiceEventKind, ServiceRecord, SlotView } from './types.js';
 
 export interface CreateReplica {
@@ -20,6 +29,20 @@ export interface CreateReplica {
   gen: number;
   revision: number;
   failures: number;
+  /** Earlier occupants of the slot that may still be stopping: the slot keeps listing them. */
+  draining: string[];
+  /**
+   * The slot's occupant that this run stops: the create is made only once that stop has
+   * landed, so the slot never holds two replicas that are not stopping for good.
+   */
+  afterStop?: string;
+}
+
+/** A slot whose draining list has replicas seen gone: keep only the others (if gen is still gen). */
+export interface PruneSlot {
+  slot: number;
+  gen: number;
+  draining: string[];
 }
 
 export interface StopReplica {
@@ -39,6 +62,7 @@ export interface DecisionEvent {
 export interface ControllerDecision {
   creates: CreateReplica[];
   stops: StopReplica[];
+  prunes: PruneSlot[];
   rollout: Rollout;
   /** Set when the rollout failed and the previous revision is to be rolled forward again. */
   rollbackTo?: number;
@@ -83,21 +107,26 @@ export function decideService(
   const T = service.revision;
   const ordered = [...slots].sort((a, b) => a.slot - b.slot);
   const occupied = ordered.filter((s): s is Occupied => !isGone(s.task));
-  const stopping = occupied.filter((s) => s.task.state === 'STOPPING');
-  const active = occupied.filter((s) => s.task.state !== 'STOPPING');
+  // Live: every replica not stopping for good. Retiring: stopping for good, in its slot or
+  // listed as draining in it after the slot was filled again.
+  const active = occupied.filter((s) => !isRetiring(s.task));
+  const draining = ordered.flatMap((s) => (s.drainingTasks ?? []).filter((d) => !isGone(d)));
+  const retiring = occupied.length - active.length + draining.length;
   const healthy = (s: Occupied) => isHealthy(s.task, minHealthyTime, t);
   const newActive = active.filter((s) => s.revision === T);
   const oldActive = active.filter((s) => s.revision !== T);
   const newHealthy = newActive.filter(healthy).length;
   const healthyCount = active.filter(healthy).length;
-  const oldLeft = occupied.filter((s) => s.revision !== T).length;
+  const oldLeft =
+    occupied.filter((s) => s.revision !== T).length +
+    draining.filter((d) => d.serviceRevision !== T).length;
   const counts: ReplicaCounts = {
     desired: N,
     live: active.length,
     running: active.filter((s) => s.task.state === 'RUNNING').length,
     healthy: healthyCount,
     updated: newActive.length,
-    stopping: stopping.length,
+    stopping: retiring,
   };
   const events: DecisionEvent[] = [];
   const stop = (s: Occupied, reason: string): StopReplica => ({
@@ -109,14 +138,16 @@ export function decideService(
   const poll = () => new Date(t + options.pollMs).toISOString();
 
   if (service.deleting) {
-    const deleted = occupied.length === 0;
+    const left = occupied.length + draining.length;
+    const deleted = left === 0;
     return {
       creates: [],
       stops: active.map((s) => stop(s, 'service deleted')),
+      prunes: [],
       rollout: {
         ...service.rollout,
         state: 'deleting',
-        reason: deleted ? 'deleted' : `deleting: ${occupied.length} replicas left`,
+        reason: deleted ? 'deleted' : `deleting: ${left} replicas left`,
       },
       events: deleted ? [{ kind: 'deleted', revision: T, reason: 'every replica stopped' }] : [],
       ...(deleted ? {} : { wakeAt: poll() }),
@@ -143,6 +174,7 @@ export function decideService(
         return {
           creates: [],
           stops: [],
+          prunes: [],
           rollbackTo: from,
           rollout: {
             state: 'rolling-back',
@@ -173,7 +205,7 @@ export function decideService(
 
   // A failed rollout holds: nothing is created or stopped until the next apply/scale/rollback.
   if (rollout.state === 'failed') {
-    return { creates: [], stops: [], rollout, events, deleted: false, counts };
+    return { creates: [], stops: [], prunes: [], rollout, events, deleted: false, counts };
   }
 
   // Stops: old replicas that are not healthy cost nothing; healthy ones only above the floor.
@@ -204,11 +236,12 @@ export function decideService(
     excess--;
   }
 
-  // Creates: the target revision's missing replicas, within replicas + maxSurge live at once,
-  // into the lowest free slots below that bound (a slot holds one live replica at most).
+  // Creates: the target revision's missing replicas, within replicas + maxSurge live once this
+  // run's stops have landed, into slots below that bound whose occupant is gone (first),
+  // retiring, or stopped by this run (a slot holds one live replica at most).
   const creates: CreateReplica[] = [];
   const missing = N - newActive.length;
-  const room = N + maxSurge - occupied.length;
+  const room = N + maxSurge - (active.length - stops.length);
   let wakeAt: number | undefined;
   const failedFree = ordered.filter((s) => s.task && isGone(s.task) && failedOut(s.task));
   let streak = 0;
@@ -229,15 +262,28 @@ export function decideService(
       wakeAt = notBefore;
     } else {
       const bySlot = new Map(ordered.map((s) => [s.slot, s]));
-      for (let slot = 0; slot < N + maxSurge && creates.length < Math.min(missing, room); slot++) {
+      const stopped = new Map(stops.map((s) => [s.slot, s.taskId]));
+      const free: { slot: number; rank: number }[] = [];
+      for (let slot = 0; slot < N + maxSurge; slot++) {
+        const task = bySlot.get(slot)?.task;
+        const rank = isGone(task) ? 0 : isRetiring(task!) ? 1 : stopped.has(slot) ? 2 : -1;
+        if (rank >= 0) free.push({ slot, rank });
+      }
+      free.sort((a, b) => a.rank - b.rank || a.slot - b.slot);
+      for (const { slot } of free.slice(0, Math.min(missing, room))) {
         const current = bySlot.get(slot);
-        if (current && !isGone(current.task)) continue;
-        const replacing = current?.task && failedOut(current.task);
+        const replacing = current?.task && isGone(current.task) && failedOut(current.task);
+        const afterStop = stopped.get(slot);
         creates.push({
           slot,
           gen: (current?.gen ?? 0) + 1,
           revision: T,
           failures: failedFree.length > 0 ? streak : 0,
+          draining: [
+            ...(current ? stillDraining(current) : []),
+            ...(current?.task && !isGone(current.task) ? [current.taskId] : []),
+          ],
+          ...(afterStop ? { afterStop } : {}),
         });
         if (replacing && rollout.state !== 'progressing' && rollout.state !== 'rolling-back') {
           events.push({
@@ -249,6 +295,10 @@ export function decideService(
       }
     }
   }
+  const filled = new Set(creates.map((c) => c.slot));
+  const prunes: PruneSlot[] = ordered
+    .filter((s) => !filled.has(s.slot) && (s.draining?.length ?? 0) > stillDraining(s).length)
+    .map((s) => ({ slot: s.slot, gen: s.gen, draining: stillDraining(s) }));
 
   // Progress and completion of a rollout.
   let stableRevision: number | undefined;
@@ -263,8 +313,7 @@ export function decideService(
     }
     rollout.newHealthy = newHealthy;
     rollout.oldLeft = oldLeft;
-    const done =
-      newHealthy >= N && newActive.length === N && oldLeft === 0 && stopping.length === 0;
+    const done = newHealthy >= N && newActive.length === N && oldLeft === 0 && retiring === 0;
     if (done) {
       stableRevision = T;
       if (rollout.state === 'rolling-back') {
@@ -281,8 +330,8 @@ export function decideService(
   const converged =
     creates.length === 0 &&
     stops.length === 0 &&
-    stopping.length === 0 &&
-    occupied.length === N &&
+    retiring === 0 &&
+    active.length === N &&
     healthyCount === N &&
     rollout.state !== 'progressing' &&
     rollout.state !== 'rolling-back';
@@ -298,6 +347,7 @@ export function decideService(
   return {
     creates,
     stops,
+    prunes,
     rollout,
     ...(stableRevision !== undefined ? { stableRevision } : {}),
     events,
@@ -305,6 +355,15 @@ export function decideService(
     deleted: false,
     counts,
   };
+}
+
+/** The slot's draining replicas not seen gone (one whose record is missing is gone). */
+function stillDraining(s: SlotView): string[] {
+  const found = new Map((s.drainingTasks ?? []).map((d) => [d.id, d]));
+  return (s.draining ?? []).filter((id) => {
+    const task = found.get(id);
+    return task !== undefined && !isGone(task);
+  });
 }
 
 /** Why the rollout of the target revision has failed by now, if it has. */
@@ -321,7 +380,8 @@ function rolloutFailure(
   const failed = newOnes.filter((s) =>
     isGone(s.task)
       ? failedOut(s.task)
-      : !isHealthy(s.task, update.minHealthyTime, t) &&
+      : !isRetiring(s.task) &&
+        !isHealthy(s.task, update.minHealthyTime, t) &&
         t - Date.parse(s.task.createdAt) > update.healthyDeadline * 1000,
   );
   if (failed.length > 0) {

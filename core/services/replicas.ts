@@ -1,4 +1,4 @@
-// What a replica is worth to its service, from its task record alone: gone, stopping, live,
+// What a replica is worth to its service, from its task record alone: gone, retiring, live,
 // healthy (RUNNING, passing its check if it has one, for minHealthyTime), and why it failed.
 import { TERMINAL_STATES } from '../taskStateMachine.js';
 import type { TaskRecord, TaskSpec } from '../types.js';
@@ -38,6 +38,15 @@ export function isGone(task: TaskRecord | undefined): boolean {
   if (!task) return true;
   if (task.state === 'STOPPED') return true;
   return (TERMINAL_STATES.has(task.state) || task.state === 'LOST') && !task.restart;
+}
+
+/**
+ * Stopping for good: STOPPING with no restart planned (a drain's stop plans one and puts the
+ * task back to PENDING). Nothing brings such a replica back, so it no longer counts against
+ * maxSurge and its slot may take a new replica while it finishes stopping.
+ */
+export function isRetiring(task: TaskRecord): boolean {
+  return task.state === 'STOPPING' && !task.restart;
 }
 
 /** Ended by failing (or its worker being lost), not by a stop. */

@@ -4,7 +4,10 @@ import type { TaskRecord, TaskSpec } from '../types.js';
 
 /** How a new revision replaces the old one; durations in seconds. */
 export interface UpdatePolicy {
-  /** Replicas that may run above `replicas` during a rollout. */
+  /**
+   * Live replicas that may run above `replicas` during a rollout; replicas stopping for good
+   * do not count (they hold their worker's reservation until stopped).
+   */
   maxSurge: number;
   /** Healthy replicas that may be missing below `replicas` during a rollout. */
   maxUnavailable: number;
@@ -86,8 +89,9 @@ export interface RevisionRecord {
 
 /**
  * A replica position. Its generation moves on (conditionally) only when the controller
- * creates a replica in it, after the previous one is gone: two controllers can never both
- * fill one slot, so the live replicas are never more than the slots in use.
+ * creates a replica in it, after the previous one is gone or retiring (stopping for good,
+ * which nothing undoes): two controllers can never both fill one slot, so the replicas that
+ * are not retiring are never more than the slots in use.
  */
 export interface SlotRecord {
   slot: number;
@@ -96,11 +100,18 @@ export interface SlotRecord {
   revision: number;
   /** Consecutive occupants that failed (not stopped by Cube): backs off replacing them. */
   failures: number;
+  /**
+   * Earlier occupants that were still stopping when the slot was filled again, until seen
+   * gone: the controller waits for them (a delete, a rollout's end) and counts them stopping.
+   */
+  draining?: string[];
 }
 
-/** A slot with its current occupant's task record (absent if not found). */
+/** A slot with its replicas' task records (absent if not found). */
 export interface SlotView extends SlotRecord {
   task?: TaskRecord;
+  /** The records of `draining` that were found. */
+  drainingTasks?: TaskRecord[];
 }
 
 export type ServiceEventKind =
@@ -128,7 +139,7 @@ export interface ServiceEvent {
 /** Replica counts as `cube services` shows them. */
 export interface ReplicaCounts {
   desired: number;
-  /** Live replicas (not stopping), of any revision. */
+  /** Live replicas (not stopping for good), of any revision: what maxSurge bounds. */
   live: number;
   running: number;
   healthy: number;

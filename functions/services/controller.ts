@@ -5,7 +5,9 @@
 // - the record write (rollout state, wake-up) is conditional on the version read, and a run
 //   whose write loses acts on nothing (it starts over from a fresh read);
 // - a replica is created with its slot's move to the next generation and a check of the
-//   specVersion, in one transaction (aws/serviceStore.ts): a slot holds one live replica;
+//   specVersion, in one transaction (aws/serviceStore.ts), only into a slot whose occupant is
+//   gone or stopping for good (nothing undoes that), or once this run's stop of it landed:
+//   a slot holds one live replica;
 // - a stop applies only to the task version the decision saw.
 import type { ServiceStore } from '../../aws/serviceStore.js';
 import { ConflictError } from '../../core/errors.js';
@@ -70,12 +72,24 @@ export async function runServiceController(
       // The claim: only the run whose write lands acts on what it read.
       await deps.services.put(record, written, { events });
       run.outcome = 'acted';
-      for (const create of decision.creates) {
-        if (await createReplica(deps, written, create, now)) run.created++;
-      }
-      for (const stop of decision.stops) {
-        if (await stopReplica(deps, name, stop)) run.stopped++;
-      }
+      // Stops and creates at once; a create into a slot this run stops waits for that stop.
+      const stops = new Map(
+        decision.stops.map((stop) => [stop.taskId, stopReplica(deps, name, stop)] as const),
+      );
+      const [stopped, created] = await Promise.all([
+        Promise.all(stops.values()),
+        Promise.all(
+          decision.creates.map(async (create) => {
+            if (create.afterStop && !(await stops.get(create.afterStop))) return false;
+            return createReplica(deps, written, create, now);
+          }),
+        ),
+        Promise.all(
+          decision.prunes.map((p) => deps.services.pruneDraining(name, p.slot, p.gen, p.draining)),
+        ),
+      ]);
+      run.stopped += stopped.filter(Boolean).length;
+      run.created += created.filter(Boolean).length;
       if (written.wakeAt && written.wakeAt !== record.wakeAt) {
         const delayMs = Date.parse(written.wakeAt) - now.getTime();
         await deps.queues.sendSchedule({ kind: 'service', name }, delayMs / 1000);
@@ -167,6 +181,7 @@ async function createReplica(
   task.service = record.name;
   task.serviceRevision = create.revision;
   task.serviceSlot = create.slot;
+  task.serviceHealthyAfterMs = record.update.minHealthyTime * 1000;
   event.reason = `replica ${create.slot} of service ${record.name}, revision ${create.revision}`;
   try {
     await deps.services.createReplica(
@@ -177,6 +192,7 @@ async function createReplica(
         taskId: id,
         revision: create.revision,
         failures: create.failures,
+        ...(create.draining.length > 0 ? { draining: create.draining } : {}),
       },
       task,
       event,

@@ -75,6 +75,64 @@ async function follow(call: ReturnType<typeof api>, revision: number, timeoutMs:
   }
 }
 
+interface ReplicaTimes {
+  revision: number;
+  created: number;
+  scheduled?: number;
+  running?: number;
+}
+
+/** Every replica the service's slots ever held (ids are `<name>-<uid>-s<slot>-g<gen>`). */
+async function replicaTimes(call: ReturnType<typeof api>, anyId: string, slots: number) {
+  const base = anyId.replace(/-s\d+-g\d+$/, '');
+  const out: ReplicaTimes[] = [];
+  for (let slot = 0; slot < slots; slot++) {
+    for (let gen = 1; ; gen++) {
+      const found = await call<{ task: Record<string, string> & { serviceRevision: number } }>(
+        'GET',
+        `/tasks/${base}-s${slot}-g${gen}`,
+      ).catch(() => undefined);
+      if (!found) break;
+      const { task } = found;
+      const at = (field: string) => (task[field] ? Date.parse(task[field]) : undefined);
+      out.push({
+        revision: task.serviceRevision,
+        created: at('createdAt')!,
+        ...(at('scheduledAt') ? { scheduled: at('scheduledAt') } : {}),
+        ...(at('startedAt') ? { running: at('startedAt') } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a rollout's time goes, from the new replicas' records (ms, p50 / max): created ->
+ * SCHEDULED -> RUNNING, and the controller's reaction: from a new replica's minHealthyTime
+ * ending to the next replica created after it (the run that stops an old one starts the next).
+ */
+function breakdown(replicas: ReplicaTimes[], revision: number, minHealthyMs: number) {
+  const fresh = replicas
+    .filter((r) => r.revision === revision)
+    .sort((a, b) => a.created - b.created);
+  const steps = (values: number[]) => ({
+    p50: round(percentile(values, 50), 0),
+    max: round(Math.max(...values), 0),
+  });
+  const placed = fresh.filter((r) => r.scheduled !== undefined);
+  const started = fresh.filter((r) => r.scheduled !== undefined && r.running !== undefined);
+  const dues = fresh.flatMap((r) => (r.running !== undefined ? [r.running + minHealthyMs] : []));
+  const reactions = fresh.flatMap((r) => {
+    const before = dues.filter((d) => d <= r.created);
+    return before.length > 0 ? [r.created - Math.max(...before)] : [];
+  });
+  return {
+    createdToScheduledMs: steps(placed.map((r) => r.scheduled! - r.created)),
+    scheduledToRunningMs: steps(started.map((r) => r.running! - r.scheduled!)),
+    healthyToNextCreateMs: steps(reactions),
+  };
+}
+
 async function main() {
   delete process.env.CUBE_REQUEST_COUNT_FILE; // the bench's own polling is not counted
   await ensureEmulator();
@@ -122,6 +180,12 @@ async function main() {
     );
     const perReplica = scale(rolloutRequests, 1 / replicas);
 
+    const { service: final } = await call<{ service: ServiceView }>('GET', '/services/bench-web');
+    const where = breakdown(
+      await replicaTimes(call, final.replicaTasks[0]!.taskId, replicas + maxSurge),
+      2,
+      minHealthyTime * 1000,
+    );
     const batches = Math.ceil(replicas / maxSurge);
     const floor = batches * (rawStart + minHealthyTime);
     const minHealthy = Math.min(...samples.map((s) => s.healthy));
@@ -138,6 +202,7 @@ async function main() {
       ratioToFloor: round(seconds / floor, 2),
       rawDockerRunSeconds: round(rawStart, 3),
       minHealthyDuringRollout: minHealthy,
+      whereTheTimeGoes: where,
       requestsPerReplacedReplica: round(total(perReplica), 1),
       requestsPerReplacedReplicaByOperation: Object.fromEntries(
         Object.entries(perReplica)
@@ -164,6 +229,7 @@ async function main() {
         `rollout of ${replicas} replicas (maxSurge ${maxSurge}, maxUnavailable 0, minHealthyTime ${minHealthyTime} s): ${result.rolloutSeconds} s`,
         `floor ${batches} batches x (raw docker run ${result.rawDockerRunSeconds} s + ${minHealthyTime} s) = ${result.floorSeconds} s -> ${result.ratioToFloor}x (target <= 1.3x)`,
         `healthy replicas never below ${minHealthy} (floor ${replicas})`,
+        `new replicas, ms p50/max: created->SCHEDULED ${where.createdToScheduledMs.p50}/${where.createdToScheduledMs.max}, SCHEDULED->RUNNING ${where.scheduledToRunningMs.p50}/${where.scheduledToRunningMs.max}, minHealthyTime over->next replica created ${where.healthyToNextCreateMs.p50}/${where.healthyToNextCreateMs.max}`,
         `AWS requests per replaced replica: ${result.requestsPerReplacedReplica}`,
         ...Object.entries(result.requestsPerReplacedReplicaByOperation).map(
           ([k, n]) => `  ${k}: ${n}`,

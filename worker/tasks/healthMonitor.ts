@@ -125,7 +125,7 @@ async function writeHealth(
     if (!ownsAttempt(ctx, task, attempt) || task.state !== 'RUNNING') return false;
     try {
       await ctx.tasks.noteHealth(task, health);
-      if (health.status === 'healthy') nudgeService(ctx, task);
+      if (health.status === 'healthy') nudgeService(ctx, task, health.checkedAt);
       ctx.log(`task ${taskId} attempt ${attempt}: ${health.status}`);
       return true;
     } catch (error) {

@@ -185,7 +185,7 @@ async function markRunning(
       });
       ctx.health.ensure(running, containerId);
       confirmRunning(ctx, task.id, task.attempt, containerId);
-      nudgeService(ctx, running);
+      nudgeService(ctx, running, running.spec.healthCheck ? undefined : running.startedAt);
       ctx.log(`task ${task.id} attempt ${task.attempt}: RUNNING in ${containerId.slice(0, 12)}`);
       return 'running';
     } catch (error) {

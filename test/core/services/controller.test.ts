@@ -79,7 +79,18 @@ test('a rolling update surges one, stops an old one only once the new one is hea
     decision.stops.map((s) => s.slot),
     [2],
   );
-  assert.deepEqual(decision.creates, [], 'no room until the old one is gone');
+  // The old one stopping does not count against maxSurge: the same run starts its replacement
+  // in its slot, once the stop has landed, and the slot lists the old one until it is gone.
+  assert.deepEqual(
+    decision.creates.map((c) => [c.slot, c.gen, c.afterStop, c.draining]),
+    [[2, 2, 'web-abc123-s2-g1', ['web-abc123-s2-g1']]],
+  );
+  world.apply(view, decision);
+  assert.equal(world.live().length, 4, 'replicas + maxSurge live');
+  assert.equal(world.retiring().length, 1, 'and one stopping beside them');
+  ({ decision } = world.decide());
+  assert.equal(decision.counts.stopping, 1);
+  assert.equal(decision.rollout.state, 'progressing');
   const samples = settle(world);
   assert.ok(
     samples.every((s) => s.live <= 4),
@@ -100,8 +111,15 @@ test('maxUnavailable 1 and maxSurge 0 replace in place, one below replicas at mo
   const { record, slots } = steady(3, 1, { minHealthyTime: 1, maxSurge: 0, maxUnavailable: 1 });
   const world = new World(rollOut(record, 2, T0), slots);
   const { decision } = world.decide();
-  assert.deepEqual(decision.creates, []);
-  assert.equal(decision.stops.length, 1);
+  assert.deepEqual(
+    decision.stops.map((s) => s.slot),
+    [2],
+  );
+  assert.deepEqual(
+    decision.creates.map((c) => [c.slot, c.afterStop]),
+    [[2, 'web-abc123-s2-g1']],
+    'the replacement goes into the slot of the one stopped, once it is stopping',
+  );
   const samples = settle(world);
   assert.ok(samples.every((s) => s.live <= 3));
   assert.ok(samples.every((s) => s.healthy >= 2));
@@ -261,6 +279,32 @@ test('delete stops every replica and ends when none is left', () => {
   const done = decideService(deleting, gone, new Date(T0 + 1000));
   assert.equal(done.deleted, true);
   assert.equal(done.events[0]?.kind, 'deleted');
+});
+
+test('a slot forgets its draining replicas once they are seen gone', () => {
+  const { record, slots } = steady(2, 1, { minHealthyTime: 1 });
+  const world = new World(rollOut(record, 2, T0), slots);
+  settle(world);
+  assert.equal(world.record.rollout.state, 'complete');
+  assert.equal(world.retiring().length, 0);
+  const { decision } = world.decide();
+  assert.deepEqual(decision.prunes, [], 'pruned on the way');
+  assert.ok(
+    [...world.slots.values()].every((s) => !s.draining),
+    'no slot lists a gone replica',
+  );
+  // A delete waits for replicas still draining in a slot.
+  const stopping = steady(1, 1);
+  const slot = stopping.slots[0]!;
+  const old = replica(0, { state: 'STOPPING' }).task!;
+  const draining = {
+    ...slot,
+    draining: [old.id.replace('g1', 'g0')],
+    drainingTasks: [{ ...old, id: old.id.replace('g1', 'g0') }],
+  };
+  const deleting = decideService({ ...stopping.record, deleting: true }, [draining], new Date(T0));
+  assert.equal(deleting.deleted, false);
+  assert.match(deleting.rollout.reason, /deleting: 2 replicas left/);
 });
 
 test('the same decision applied twice creates nothing more', () => {

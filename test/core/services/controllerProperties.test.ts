@@ -1,7 +1,9 @@
 // Property: whatever the order of controller runs — fresh, late (a decision made on an old
 // view applied now) or twice — and of the replicas' progress, a rolling update never has
-// more than replicas + maxSurge live replicas, never fewer healthy than
-// replicas - maxUnavailable while the old ones are healthy, and ends on the new revision.
+// more than replicas + maxSurge live replicas (every replica created and not gone, except
+// those stopping for good), never more than one live replica per slot, never fewer healthy
+// than replicas - maxUnavailable while the old ones are healthy, and ends on the new
+// revision with nothing left stopping.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -23,8 +25,13 @@ const command = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'run' as const }) },
   { weight: 2, arbitrary: fc.nat(4).map((back) => ({ kind: 'late' as const, back })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'twice' as const }) },
+  // A slow run: decides now, applied only by a later `late`.
+  { weight: 2, arbitrary: fc.constant({ kind: 'slow' as const }) },
   { weight: 3, arbitrary: fc.nat(3000).map((ms) => ({ kind: 'tick' as const, ms })) },
   { weight: 4, arbitrary: fc.nat(8).map((slot) => ({ kind: 'progress' as const, slot })) },
+  // A write that changes nothing the controller looks at (health re-recorded, endpoints):
+  // a late stop conditional on the version it saw then fails.
+  { weight: 1, arbitrary: fc.constant({ kind: 'touch' as const }) },
 );
 
 type Made = { view: { record: ServiceRecord }; decision: ReturnType<typeof decideService> };
@@ -48,7 +55,10 @@ test('rolling updates stay within replicas + maxSurge and above the healthy floo
       const ceiling = p.replicas + p.maxSurge;
       const floor = p.replicas - p.maxUnavailable;
       const check = (what: string) => {
-        assert.ok(world.live().length <= ceiling, `${what}: ${world.live().length} > ${ceiling}`);
+        const live = world.live();
+        assert.ok(live.length <= ceiling, `${what}: ${live.length} > ${ceiling}`);
+        const slots = new Set(live.map((s) => s.task.serviceSlot));
+        assert.equal(slots.size, live.length, `${what}: two live replicas in one slot`);
         assert.ok(healthyNow(world) >= floor, `${what}: ${healthyNow(world)} healthy < ${floor}`);
       };
       for (const c of commands) {
@@ -57,11 +67,15 @@ test('rolling updates stay within replicas + maxSurge and above the healthy floo
           world.apply(m.view, m.decision);
           if (c.kind === 'twice') world.apply(m.view, m.decision);
           made.push(m);
+        } else if (c.kind === 'slow') {
+          made.push(world.decide());
         } else if (c.kind === 'late') {
           const m = made[made.length - 1 - c.back];
           if (m) world.apply(m.view, m.decision);
         } else if (c.kind === 'tick') {
           world.now += c.ms;
+        } else if (c.kind === 'touch') {
+          world.touch();
         } else {
           world.progress(c.slot);
         }
@@ -79,7 +93,18 @@ test('rolling updates stay within replicas + maxSurge and above the healthy floo
       const live = world.live();
       assert.equal(live.length, p.replicas);
       assert.ok(live.every((s) => s.revision === 2));
+      assert.equal(world.retiring().length, 0, 'complete means nothing is left stopping');
     }),
-    { numRuns: 300 },
+    {
+      numRuns: 300,
+      examples: [
+        // A run that stops a replica and fills its slot, applied after the replica changed:
+        // the stop does not land, so neither may the create.
+        [
+          { replicas: 1, maxSurge: 0, maxUnavailable: 1, minHealthyTime: 0 },
+          [{ kind: 'slow' }, { kind: 'touch' }, { kind: 'late', back: 0 }],
+        ],
+      ],
+    },
   );
 });

@@ -2,7 +2,7 @@
 // and a small world that applies decisions the way the stores do (conditional on the slot's
 // generation and the task's version) so runs can be replayed late or twice.
 import { decideService } from '../../../core/services/controller.js';
-import { isGone, replicaSpec, replicaTaskId } from '../../../core/services/replicas.js';
+import { isGone, isRetiring, replicaSpec, replicaTaskId } from '../../../core/services/replicas.js';
 import { validateServiceSpec } from '../../../core/services/spec.js';
 import type { ServiceRecord, SlotView, UpdatePolicy } from '../../../core/services/types.js';
 import type { TaskRecord, TaskSpec, TaskState } from '../../../core/types.js';
@@ -160,25 +160,43 @@ export { decideService };
 
 /**
  * The replicas' world for replaying decisions: creates are conditional on the slot's
- * generation and the service's specVersion, stops on the task's version, as in the stores.
+ * generation, the service's specVersion and (for a slot the run stops) that stop having
+ * landed; stops on the task's version; prunes on the generation: as in the stores. Every task
+ * ever created stays in `tasks`, so one that a slot lost track of is still counted.
  */
 export class World {
   slots = new Map<number, SlotView>();
+  tasks = new Map<string, TaskRecord>();
   now: number;
   constructor(
     public record: ServiceRecord,
     slots: SlotView[],
     now = T0,
   ) {
-    for (const s of slots) this.slots.set(s.slot, s);
+    for (const s of slots) {
+      const { task, drainingTasks, ...slot } = s;
+      this.slots.set(s.slot, slot);
+      if (task) this.tasks.set(task.id, task);
+      for (const d of drainingTasks ?? []) this.tasks.set(d.id, d);
+    }
     this.now = now;
   }
 
   view(): { record: ServiceRecord; slots: SlotView[] } {
     return {
       record: structuredClone(this.record),
-      slots: [...this.slots.values()].map((s) => structuredClone(s)),
+      slots: [...this.slots.values()].map((s) => this.slotView(s)),
     };
+  }
+
+  private slotView(s: SlotView): SlotView {
+    const task = this.tasks.get(s.taskId);
+    const drainingTasks = (s.draining ?? []).flatMap((id) => this.tasks.get(id) ?? []);
+    return structuredClone({
+      ...s,
+      ...(task ? { task } : {}),
+      ...(drainingTasks.length > 0 ? { drainingTasks } : {}),
+    });
   }
 
   decide(view = this.view()) {
@@ -209,10 +227,22 @@ export class World {
         };
       }
     }
+    const stopped = new Set<string>();
+    for (const s of decision.stops) {
+      const task = this.tasks.get(s.taskId);
+      if (!task || task.version !== s.version) continue;
+      if (task.state === 'PENDING' || task.state === 'LOST') this.setTask(task, 'STOPPED');
+      else if (['SCHEDULED', 'STARTING', 'RUNNING'].includes(task.state)) {
+        this.setTask(task, 'STOPPING');
+      } else continue;
+      stopped.add(s.taskId);
+      applied++;
+    }
     for (const c of decision.creates) {
       const current = this.slots.get(c.slot);
       if ((current?.gen ?? 0) !== c.gen - 1) continue;
       if (view.record.specVersion !== this.record.specVersion) continue;
+      if (c.afterStop && !stopped.has(c.afterStop)) continue;
       const fresh = replica(c.slot, {
         gen: c.gen,
         revision: c.revision,
@@ -221,25 +251,32 @@ export class World {
         failures: c.failures,
         version: 1,
       });
-      this.slots.set(c.slot, fresh);
+      const { task, ...slot } = fresh;
+      this.slots.set(c.slot, {
+        ...slot,
+        ...(c.draining.length > 0 ? { draining: c.draining } : {}),
+      });
+      this.tasks.set(task!.id, task!);
       applied++;
     }
-    for (const s of decision.stops) {
-      const current = this.slots.get(s.slot);
-      const task = current?.task;
-      if (!task || task.id !== s.taskId || task.version !== s.version) continue;
-      if (task.state === 'PENDING' || task.state === 'LOST') this.setState(s.slot, 'STOPPED');
-      else if (['SCHEDULED', 'STARTING', 'RUNNING'].includes(task.state)) {
-        this.setState(s.slot, 'STOPPING');
-      } else continue;
-      applied++;
+    for (const p of decision.prunes) {
+      const current = this.slots.get(p.slot);
+      if (!current || current.gen !== p.gen) continue;
+      const { draining: _d, ...rest } = current;
+      this.slots.set(p.slot, {
+        ...rest,
+        ...(p.draining.length > 0 ? { draining: p.draining } : {}),
+      });
     }
     return applied;
   }
 
+  /** Moves the slot's current replica to `state`. */
   setState(slot: number, state: TaskState, extra: Partial<TaskRecord> = {}) {
-    const current = this.slots.get(slot)!;
-    const task = current.task!;
+    this.setTask(this.tasks.get(this.slots.get(slot)!.taskId)!, state, extra);
+  }
+
+  private setTask(task: TaskRecord, state: TaskState, extra: Partial<TaskRecord> = {}) {
     const at = iso(this.now);
     const next: TaskRecord = { ...task, ...extra, state, version: task.version + 1, updatedAt: at };
     if (state === 'RUNNING') {
@@ -247,28 +284,51 @@ export class World {
       delete next.health;
     }
     if (['STOPPED', 'FAILED', 'COMPLETED', 'LOST'].includes(state)) next.finishedAt = at;
-    this.slots.set(slot, { ...current, task: next });
+    this.tasks.set(task.id, next);
   }
 
-  /** Moves one replica a step on, as workers would: placed and running, healthy, stopped. */
+  /**
+   * Moves the slot's replicas a step on, as workers would: placed and running, healthy,
+   * stopped (the current one, and earlier ones still draining).
+   */
   progress(slot: number, healthyOk = true) {
-    const task = this.slots.get(slot)?.task;
+    const current = this.slots.get(slot);
+    if (!current) return;
+    for (const id of current.draining ?? []) {
+      const task = this.tasks.get(id);
+      if (task?.state === 'STOPPING') this.setTask(task, 'STOPPED');
+    }
+    const task = this.tasks.get(current.taskId);
     if (!task) return;
-    if (task.state === 'PENDING') this.setState(slot, 'RUNNING');
+    if (task.state === 'PENDING') this.setTask(task, 'RUNNING');
     else if (task.state === 'RUNNING' && task.health?.status !== 'healthy' && healthyOk) {
-      const current = this.slots.get(slot)!;
-      this.slots.set(slot, {
-        ...current,
-        task: {
-          ...task,
-          version: task.version + 1,
-          health: { status: 'healthy', failingStreak: 0, checkedAt: iso(this.now) },
-        },
+      this.tasks.set(task.id, {
+        ...task,
+        version: task.version + 1,
+        health: { status: 'healthy', failingStreak: 0, checkedAt: iso(this.now) },
       });
-    } else if (task.state === 'STOPPING') this.setState(slot, 'STOPPED');
+    } else if (task.state === 'STOPPING') this.setTask(task, 'STOPPED');
   }
 
-  live() {
-    return [...this.slots.values()].filter((s) => !isGone(s.task));
+  /** A write to every replica not gone that changes only its version. */
+  touch() {
+    for (const task of this.tasks.values()) {
+      if (!isGone(task)) this.tasks.set(task.id, { ...task, version: task.version + 1 });
+    }
+  }
+
+  /** Every replica not gone and not stopping for good (what maxSurge bounds), as slot views. */
+  live(): (SlotView & { task: TaskRecord })[] {
+    return [...this.tasks.values()]
+      .filter((task) => !isGone(task) && !isRetiring(task))
+      .map((task) => {
+        const slot = this.slots.get(task.serviceSlot!)!;
+        return { ...slot, taskId: task.id, revision: task.serviceRevision!, task };
+      });
+  }
+
+  /** Replicas stopping for good. */
+  retiring(): TaskRecord[] {
+    return [...this.tasks.values()].filter(isRetiring);
   }
 }
