@@ -20,7 +20,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '../core/errors.js';
+import { CapacityExhaustedError, ConflictError } from '../core/errors.js';
 import { DEFAULT_RETAIN_FINISHED_MS } from '../core/history/retention.js';
 import type {
   RevisionRecord,
@@ -29,9 +29,11 @@ import type {
   SlotRecord,
   SlotView,
 } from '../core/services/types.js';
+import type { Transition } from '../core/taskStateMachine.js';
 import type { TaskEvent, TaskRecord } from '../core/types.js';
 import type { ControlPlaneConfig } from './config.js';
 import { taskItem, timelineFields, transitionEventItem } from './historyItems.js';
+import { capacityUpdate } from './workerStore.js';
 
 const RECORD_KEY = 'service';
 const revisionKey = (revision: number) => `rev#${String(revision).padStart(10, '0')}`;
@@ -55,7 +57,7 @@ export class ServiceStore {
     private readonly ddb: DynamoDBDocumentClient,
     private readonly config: Pick<
       ControlPlaneConfig,
-      'servicesTable' | 'tasksTable' | 'eventsTable'
+      'servicesTable' | 'tasksTable' | 'eventsTable' | 'workersTable'
     > & { retainFinishedMs?: number },
   ) {}
 
@@ -220,14 +222,17 @@ export class ServiceStore {
   /**
    * Creates a replica: its task (PENDING) and first event, and its slot's move to the next
    * generation, in one transaction conditional on the slot's generation and on the service's
-   * specVersion. Throws ConflictError when another controller filled the slot, or the spec
-   * changed, first.
+   * specVersion. With `placed`, the task is stored as placed (SCHEDULED) with its worker's
+   * reservation in the same transaction. Throws ConflictError when another controller filled
+   * the slot, or the spec changed, first; CapacityExhaustedError when the placement's room
+   * went (or, when the emulator gives no reasons, either may be the case).
    */
   async createReplica(
     service: Pick<ServiceRecord, 'name' | 'specVersion'>,
     slot: SlotRecord,
     task: TaskRecord,
     event: TaskEvent,
+    placed?: Transition,
   ): Promise<void> {
     const previousGen = slot.gen - 1;
     const items: Items = [
@@ -257,7 +262,7 @@ export class ServiceStore {
       {
         Put: {
           TableName: this.config.tasksTable,
-          Item: taskItem(task, this.retention),
+          Item: taskItem(placed?.after ?? task, this.retention),
           ConditionExpression: 'attribute_not_exists(id)',
         },
       },
@@ -268,10 +273,28 @@ export class ServiceStore {
         },
       },
     ];
+    const ownItems = items.length;
+    if (placed) {
+      items.push({
+        Put: {
+          TableName: this.config.eventsTable,
+          Item: transitionEventItem(placed.event, this.retention, placed.after),
+        },
+      });
+      for (const change of placed.capacity) {
+        items.push({ Update: capacityUpdate(this.config.workersTable, change) });
+      }
+    }
     try {
       await this.ddb.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      const reserve = placed?.capacity.find((c) => c.kind === 'reserve');
+      if (reserve && (failed < 0 || failed > ownItems)) {
+        throw new CapacityExhaustedError(reserve.workerId);
+      }
       throw new ConflictError(`slot ${slot.slot} of service ${service.name} was taken`, {
         cause: error,
       });

@@ -202,29 +202,39 @@ export const fromAnswer = <T extends z.ZodType>(schema: T, field: string, descri
 
 /**
  * None of `values` given all at once, a field left out counting as its default (`maxSurge`
- * and `maxUnavailable` both 0); the error names the first field.
+ * and `maxUnavailable` both 0, or `0%`: a field may list the values that count); the error
+ * names the first field.
  */
 export function notAll<T extends z.ZodObject>(
   schema: T,
-  values: Record<string, string | number | boolean>,
+  values: Record<string, Value | readonly Value[]>,
   defaults: Record<string, unknown>,
   message: string,
 ): T {
   const fields = Object.keys(values);
+  // Each field's values that count (a list: any of them, e.g. 0 and "0%").
+  const any = (f: string): readonly unknown[] => [values[f]].flat();
   return schema
     .refine(
       (value: Record<string, unknown>) =>
-        !fields.every((f) => (value[f] ?? defaults[f]) === values[f]),
+        !fields.every((f) => any(f).includes(value[f] ?? defaults[f])),
       { path: [fields[0]!], message },
     )
     .meta({
       not: {
-        // A field whose default is the value matches when absent too.
-        required: fields.filter((f) => defaults[f] !== values[f]),
-        properties: Object.fromEntries(fields.map((f) => [f, { const: values[f] }])),
+        // A field whose default is one of the values matches when absent too.
+        required: fields.filter((f) => !any(f).includes(defaults[f])),
+        properties: Object.fromEntries(
+          fields.map((f) => [
+            f,
+            Array.isArray(values[f]) ? { enum: any(f) } : { const: values[f] },
+          ]),
+        ),
       },
     }) as T;
 }
+
+type Value = string | number | boolean;
 
 /** `field` is more than `than` (or at least, when `orEqual`), each absent one its default. */
 export interface Order {

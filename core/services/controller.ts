@@ -21,6 +21,7 @@ import {
   isRetiring,
   replicaTrouble,
 } from './replicas.js';
+import { rollingBounds } from './spec.js';
 import type { ReplicaCounts, Rollout, ServiceEventKind, ServiceRecord, SlotView } from './types.js';
 
 export interface CreateReplica {
@@ -103,7 +104,8 @@ export function decideService(
   const t = now.getTime();
   const at = now.toISOString();
   const N = service.replicas;
-  const { maxSurge, maxUnavailable, minHealthyTime } = service.update;
+  const { minHealthyTime } = service.update;
+  const { maxSurge, maxUnavailable } = rollingBounds(service.update, N);
   const T = service.revision;
   const ordered = [...slots].sort((a, b) => a.slot - b.slot);
   const occupied = ordered.filter((s): s is Occupied => !isGone(s.task));

@@ -45,6 +45,13 @@ const duration = (max: number) =>
 
 const count = z.number().int('must be a whole number').min(0).max(SERVICE_LIMITS.replicas);
 
+const PERCENT = /^(100|[1-9]?[0-9])%$/;
+const PERCENT_RULE = 'must be a whole number or a percentage 0%..100%, such as 25%';
+/** A number of replicas, or a percentage of `replicas` (Kubernetes' IntOrString). */
+const countOrPercent = z.union([count, z.string().regex(PERCENT, PERCENT_RULE)], {
+  error: PERCENT_RULE,
+});
+
 /** Each field's default, which the document gives too (the rules across fields use it). */
 const withDefault = <T extends z.ZodType>(schema: T, key: keyof UpdatePolicy) =>
   schema.meta({ default: UPDATE_DEFAULTS[key] }).optional();
@@ -52,8 +59,8 @@ const withDefault = <T extends z.ZodType>(schema: T, key: keyof UpdatePolicy) =>
 export const UpdatePolicyInput = ordered(
   notAll(
     z.strictObject({
-      maxSurge: withDefault(count, 'maxSurge'),
-      maxUnavailable: withDefault(count, 'maxUnavailable'),
+      maxSurge: withDefault(countOrPercent, 'maxSurge'),
+      maxUnavailable: withDefault(countOrPercent, 'maxUnavailable'),
       minHealthyTime: withDefault(duration(3600), 'minHealthyTime'),
       healthyDeadline: withDefault(
         duration(86_400).min(0.1, 'must be at least 0.1 s'),
@@ -65,7 +72,7 @@ export const UpdatePolicyInput = ordered(
       ),
       autoRollback: withDefault(z.boolean(), 'autoRollback'),
     }),
-    { maxSurge: 0, maxUnavailable: 0 },
+    { maxSurge: [0, '0%'], maxUnavailable: [0, '0%'] },
     UPDATE_DEFAULTS as unknown as Record<string, unknown>,
     'cannot be 0 when maxUnavailable is 0 too (a rollout could never start)',
   ),
@@ -140,4 +147,23 @@ function updatePolicy(input: z.infer<typeof UpdatePolicyInput>): UpdatePolicy {
     if (value !== undefined) (update as unknown as Record<string, unknown>)[key] = value;
   }
   return update;
+}
+
+/**
+ * maxSurge and maxUnavailable in replicas for `replicas` replicas, as Kubernetes resolves
+ * them: a percentage of `replicas`, rounded up for the surge and down for the unavailable;
+ * when both come to 0 (a percentage of few replicas), one replica may be unavailable, so a
+ * rollout can still start.
+ */
+export function rollingBounds(
+  update: Pick<UpdatePolicy, 'maxSurge' | 'maxUnavailable'>,
+  replicas: number,
+): { maxSurge: number; maxUnavailable: number } {
+  const resolve = (value: number | string, round: (x: number) => number) =>
+    typeof value === 'number' ? value : round((Number.parseInt(value, 10) * replicas) / 100);
+  const maxSurge = resolve(update.maxSurge, Math.ceil);
+  const maxUnavailable = resolve(update.maxUnavailable, Math.floor);
+  return maxSurge === 0 && maxUnavailable === 0
+    ? { maxSurge, maxUnavailable: 1 }
+    : { maxSurge, maxUnavailable };
 }

@@ -6,11 +6,15 @@ import type { TaskRecord, TaskSpec } from '../types.js';
 export interface UpdatePolicy {
   /**
    * Live replicas that may run above `replicas` during a rollout; replicas stopping for good
-   * do not count (they hold their worker's reservation until stopped).
+   * do not count (they hold their worker's reservation until stopped). A number, or a
+   * percentage of `replicas` (`"25%"`, rounded up; core/services/spec.ts rollingBounds).
    */
-  maxSurge: number;
-  /** Healthy replicas that may be missing below `replicas` during a rollout. */
-  maxUnavailable: number;
+  maxSurge: number | string;
+  /**
+   * Healthy replicas that may be missing below `replicas` during a rollout. A number, or a
+   * percentage of `replicas` (rounded down).
+   */
+  maxUnavailable: number | string;
   /** A replica counts as healthy after being RUNNING (and passing its check) this long. */
   minHealthyTime: number;
   /** A new replica not healthy this long after it was created fails the rollout. */

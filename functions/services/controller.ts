@@ -10,7 +10,7 @@
 //   a slot holds one live replica;
 // - a stop applies only to the task version the decision saw.
 import type { ServiceStore } from '../../aws/serviceStore.js';
-import { ConflictError } from '../../core/errors.js';
+import { CapacityExhaustedError, ConflictError } from '../../core/errors.js';
 import { canonicalJson } from '../../core/services/canonical.js';
 import {
   type ControllerDecision,
@@ -22,8 +22,15 @@ import { replicaSpec, replicaTaskId } from '../../core/services/replicas.js';
 import type { ServiceEvent, ServiceRecord } from '../../core/services/types.js';
 import { newTask, stopRequest } from '../../core/taskStateMachine.js';
 import type { Deps } from '../shared/deps.js';
+import { replaceWorker, type WorkerSnapshot } from '../shared/workerSnapshot.js';
+import { type Placed, placeReplicas } from './placeReplicas.js';
 
-export type ServiceDeps = Pick<Deps, 'config' | 'tasks' | 'queues'> & { services: ServiceStore };
+export type ServiceDeps = Pick<
+  Deps,
+  'config' | 'tasks' | 'queues' | 'workers' | 'placementSigner'
+> & {
+  services: ServiceStore;
+};
 
 export interface ControllerRun {
   name: string;
@@ -76,12 +83,19 @@ export async function runServiceController(
       const stops = new Map(
         decision.stops.map((stop) => [stop.taskId, stopReplica(deps, name, stop)] as const),
       );
+      const replicas = decision.creates.map((create) => newReplica(written, create, now));
+      const { placed, snapshot } = await placeReplicas(
+        deps,
+        written,
+        views,
+        replicas.map((r) => r.task),
+      );
       const [stopped, created] = await Promise.all([
         Promise.all(stops.values()),
         Promise.all(
-          decision.creates.map(async (create) => {
+          decision.creates.map(async (create, i) => {
             if (create.afterStop && !(await stops.get(create.afterStop))) return false;
-            return createReplica(deps, written, create, now);
+            return createReplica(deps, written, create, replicas[i]!, placed[i], snapshot);
           }),
         ),
         Promise.all(
@@ -168,13 +182,8 @@ async function rollBack(
   );
 }
 
-/** Creates one replica; false when its slot was taken or the spec changed first. */
-async function createReplica(
-  deps: ServiceDeps,
-  record: ServiceRecord,
-  create: CreateReplica,
-  now: Date,
-): Promise<boolean> {
+/** The replica's task record (PENDING) and first event. */
+function newReplica(record: ServiceRecord, create: CreateReplica, now: Date) {
   const id = replicaTaskId(record, create.slot, create.gen);
   const spec = replicaSpec(record.task, record.name, create.slot);
   const { task, event } = newTask(id, spec, `service:${record.name}`, now);
@@ -183,26 +192,54 @@ async function createReplica(
   task.serviceSlot = create.slot;
   task.serviceHealthyAfterMs = record.update.minHealthyTime * 1000;
   event.reason = `replica ${create.slot} of service ${record.name}, revision ${create.revision}`;
+  return { task, event };
+}
+
+/**
+ * Creates one replica, placed when `placed` says where (else PENDING with a schedule nudge);
+ * false when its slot was taken or the spec changed first.
+ */
+async function createReplica(
+  deps: ServiceDeps,
+  record: ServiceRecord,
+  create: CreateReplica,
+  { task, event }: ReturnType<typeof newReplica>,
+  placed: Placed | undefined,
+  snapshot: WorkerSnapshot | undefined,
+): Promise<boolean> {
+  const slot = {
+    slot: create.slot,
+    gen: create.gen,
+    taskId: task.id,
+    revision: create.revision,
+    failures: create.failures,
+    ...(create.draining.length > 0 ? { draining: create.draining } : {}),
+  };
   try {
-    await deps.services.createReplica(
-      record,
-      {
-        slot: create.slot,
-        gen: create.gen,
-        taskId: id,
-        revision: create.revision,
-        failures: create.failures,
-        ...(create.draining.length > 0 ? { draining: create.draining } : {}),
-      },
-      task,
-      event,
-    );
+    await deps.services.createReplica(record, slot, task, event, placed?.transition);
   } catch (error) {
-    if (error instanceof ConflictError) return false;
-    throw error;
+    if (!(error instanceof CapacityExhaustedError) || !placed) {
+      if (error instanceof ConflictError || error instanceof CapacityExhaustedError) return false;
+      throw error;
+    }
+    // The room went (another placement, a cordon): the scheduler decides with fresh figures.
+    if (snapshot) {
+      const fresh = await deps.workers.get(error.workerId);
+      snapshot.workers = replaceWorker(snapshot.workers, error.workerId, fresh);
+    }
+    return createReplica(deps, record, create, { task, event }, undefined, undefined);
+  }
+  if (placed) {
+    // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).
+    await deps.queues
+      .sendTaskToWorker(placed.queueUrl, 'run', placed.transition.after)
+      .catch((error: Error) =>
+        console.error(`service ${record.name}: no run message for ${task.id}: ${error.message}`),
+      );
+    return true;
   }
   // A lost nudge is made good by the reconciler, which nudges PENDING tasks.
-  await deps.queues.sendSchedule({ kind: 'schedule', taskId: id, attempt: task.attempt });
+  await deps.queues.sendSchedule({ kind: 'schedule', taskId: task.id, attempt: task.attempt });
   return true;
 }
 

@@ -16,6 +16,8 @@ import { hostPortsOf, type TaskGroups } from '../../core/scheduler/index.js';
 import type { TaskRecord, WorkerRecord } from '../../core/types.js';
 import type { Deps } from './deps.js';
 
+type SnapshotDeps = Pick<Deps, 'config' | 'workers'>;
+
 /** The workers to place against, with the reservations made so far applied. */
 export interface WorkerSnapshot {
   workers: WorkerRecord[];
@@ -42,7 +44,7 @@ let view: View | undefined;
 let scanning: { table: string; done: Promise<View> } | undefined;
 
 /** Scans the workers table into a new view; parallel callers share one scan. */
-function scan(deps: Deps): Promise<View> {
+function scan(deps: SnapshotDeps): Promise<View> {
   const table = deps.config.workersTable;
   if (scanning?.table === table) return scanning.done;
   const done = deps.workers
@@ -59,7 +61,7 @@ function scan(deps: Deps): Promise<View> {
 }
 
 /** A snapshot that is the view: reading sees its latest workers, assigning updates it. */
-function snapshotOf(shared: View, deps: Deps): WorkerSnapshot {
+function snapshotOf(shared: View, deps: SnapshotDeps): WorkerSnapshot {
   return {
     get workers() {
       return shared.workers;
@@ -74,7 +76,10 @@ function snapshotOf(shared: View, deps: Deps): WorkerSnapshot {
   };
 }
 
-export async function workerSnapshot(deps: Deps, now = Date.now()): Promise<WorkerSnapshot> {
+export async function workerSnapshot(
+  deps: SnapshotDeps,
+  now = Date.now(),
+): Promise<WorkerSnapshot> {
   const maxAge = snapshotMaxAgeMs();
   if (maxAge === 0) return { workers: await deps.workers.list() };
   const fresh = view?.table === deps.config.workersTable && now - view.at < maxAge;

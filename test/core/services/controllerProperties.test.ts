@@ -9,17 +9,23 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { decideService } from '../../../core/services/controller.js';
 import { isHealthy } from '../../../core/services/replicas.js';
+import { rollingBounds } from '../../../core/services/spec.js';
 import type { ServiceRecord } from '../../../core/services/types.js';
 import { rollOut, steady, T0, World } from './fixtures.js';
 
+const zero = (v: number | string) => v === 0 || v === '0%';
 const policy = fc
   .record({
     replicas: fc.integer({ min: 1, max: 5 }),
-    maxSurge: fc.integer({ min: 0, max: 3 }),
-    maxUnavailable: fc.integer({ min: 0, max: 2 }),
+    maxSurge: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('0%', '25%', '50%', '100%')),
+    maxUnavailable: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constantFrom('0%', '25%', '50%')),
     minHealthyTime: fc.constantFrom(0, 1, 3),
   })
-  .filter((p) => p.maxSurge + p.maxUnavailable > 0 && p.maxUnavailable <= p.replicas);
+  .filter(
+    (p) =>
+      !(zero(p.maxSurge) && zero(p.maxUnavailable)) &&
+      rollingBounds(p, p.replicas).maxUnavailable <= p.replicas,
+  );
 
 const command = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'run' as const }) },
@@ -52,8 +58,10 @@ test('rolling updates stay within replicas + maxSurge and above the healthy floo
       });
       const world = new World(rollOut(record, 2, T0), slots);
       const made: Made[] = [];
-      const ceiling = p.replicas + p.maxSurge;
-      const floor = p.replicas - p.maxUnavailable;
+      // Percentages resolve as Kubernetes does (surge up, unavailable down).
+      const bounds = rollingBounds(p, p.replicas);
+      const ceiling = p.replicas + bounds.maxSurge;
+      const floor = p.replicas - bounds.maxUnavailable;
       const check = (what: string) => {
         const live = world.live();
         assert.ok(live.length <= ceiling, `${what}: ${live.length} > ${ceiling}`);

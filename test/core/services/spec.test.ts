@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '../../../core/errors.js';
 import { planApply } from '../../../core/services/canonical.js';
-import { UPDATE_DEFAULTS, validateServiceSpec } from '../../../core/services/spec.js';
+import {
+  rollingBounds,
+  UPDATE_DEFAULTS,
+  validateServiceSpec,
+} from '../../../core/services/spec.js';
 import { service } from './fixtures.js';
 
 function rejects(input: unknown, field: string, rule?: RegExp, name = 'web') {
@@ -79,8 +83,56 @@ test('errors name the field and the rule', () => {
     'update.progressDeadline',
     /at least healthyDeadline/,
   );
+  rejects(
+    { task: { image: 'busybox' }, update: { maxSurge: '0%', maxUnavailable: 0 } },
+    'update.maxSurge',
+    /maxUnavailable is 0 too/,
+  );
+  rejects(
+    { task: { image: 'busybox' }, update: { maxSurge: '101%' } },
+    'update.maxSurge',
+    /whole number or a percentage 0%\.\.100%, such as 25%/,
+  );
+  rejects(
+    { task: { image: 'busybox' }, update: { maxUnavailable: '25' } },
+    'update.maxUnavailable',
+    /percentage/,
+  );
+  rejects(
+    { task: { image: 'busybox' }, update: { maxUnavailable: true } },
+    'update.maxUnavailable',
+    /whole number or a percentage/,
+  );
   rejects({ task: { image: 'busybox' }, update: { surge: 1 } }, 'update.surge', /unknown/);
   rejects({ task: { image: 'busybox' }, extra: true }, 'extra', /unknown/);
+});
+
+test('maxSurge and maxUnavailable may be percentages of replicas, rounded as Kubernetes does', () => {
+  const spec = validateServiceSpec(
+    {
+      replicas: 10,
+      task: { image: 'busybox' },
+      update: { maxSurge: '25%', maxUnavailable: '25%' },
+    },
+    'web',
+  );
+  assert.deepEqual([spec.update.maxSurge, spec.update.maxUnavailable], ['25%', '25%']);
+  // The surge rounds up, the unavailable down: 2.5 -> 3 and 2.
+  assert.deepEqual(rollingBounds(spec.update, 10), { maxSurge: 3, maxUnavailable: 2 });
+  assert.deepEqual(rollingBounds(spec.update, 4), { maxSurge: 1, maxUnavailable: 1 });
+  assert.deepEqual(rollingBounds({ maxSurge: 2, maxUnavailable: '10%' }, 9), {
+    maxSurge: 2,
+    maxUnavailable: 0,
+  });
+  // Both 0 for few replicas: one may be unavailable, so a rollout can still start.
+  assert.deepEqual(rollingBounds({ maxSurge: '0%', maxUnavailable: '25%' }, 3), {
+    maxSurge: 0,
+    maxUnavailable: 1,
+  });
+  assert.deepEqual(rollingBounds({ maxSurge: 1, maxUnavailable: 0 }, 3), {
+    maxSurge: 1,
+    maxUnavailable: 0,
+  });
 });
 
 test('the same spec in another key order is the same: no revision, no scale', () => {
