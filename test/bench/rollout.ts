@@ -79,6 +79,7 @@ interface ReplicaTimes {
   revision: number;
   created: number;
   scheduled?: number;
+  starting?: number;
   running?: number;
 }
 
@@ -88,17 +89,19 @@ async function replicaTimes(call: ReturnType<typeof api>, anyId: string, slots: 
   const out: ReplicaTimes[] = [];
   for (let slot = 0; slot < slots; slot++) {
     for (let gen = 1; ; gen++) {
-      const found = await call<{ task: Record<string, string> & { serviceRevision: number } }>(
-        'GET',
-        `/tasks/${base}-s${slot}-g${gen}`,
-      ).catch(() => undefined);
+      const found = await call<{
+        task: Record<string, string> & { serviceRevision: number };
+        events: { to: string; at: string }[];
+      }>('GET', `/tasks/${base}-s${slot}-g${gen}`).catch(() => undefined);
       if (!found) break;
       const { task } = found;
+      const starting = found.events.find((e) => e.to === 'STARTING')?.at;
       const at = (field: string) => (task[field] ? Date.parse(task[field]) : undefined);
       out.push({
         revision: task.serviceRevision,
         created: at('createdAt')!,
         ...(at('scheduledAt') ? { scheduled: at('scheduledAt') } : {}),
+        ...(starting ? { starting: Date.parse(starting) } : {}),
         ...(at('startedAt') ? { running: at('startedAt') } : {}),
       });
     }
@@ -108,7 +111,7 @@ async function replicaTimes(call: ReturnType<typeof api>, anyId: string, slots: 
 
 /**
  * Where a rollout's time goes, from the new replicas' records (ms, p50 / max): created ->
- * SCHEDULED -> RUNNING, and the controller's reaction: from a new replica's minHealthyTime
+ * SCHEDULED -> STARTING (the worker's claim) -> RUNNING (the engine's create and start), and the controller's reaction: from a new replica's minHealthyTime
  * ending to the next replica created after it (the run that stops an old one starts the next).
  */
 function breakdown(replicas: ReplicaTimes[], revision: number, minHealthyMs: number) {
@@ -120,7 +123,8 @@ function breakdown(replicas: ReplicaTimes[], revision: number, minHealthyMs: num
     max: round(Math.max(...values), 0),
   });
   const placed = fresh.filter((r) => r.scheduled !== undefined);
-  const started = fresh.filter((r) => r.scheduled !== undefined && r.running !== undefined);
+  const claimed = fresh.filter((r) => r.scheduled !== undefined && r.starting !== undefined);
+  const started = fresh.filter((r) => r.starting !== undefined && r.running !== undefined);
   const dues = fresh.flatMap((r) => (r.running !== undefined ? [r.running + minHealthyMs] : []));
   const reactions = fresh.flatMap((r) => {
     const before = dues.filter((d) => d <= r.created);
@@ -128,7 +132,8 @@ function breakdown(replicas: ReplicaTimes[], revision: number, minHealthyMs: num
   });
   return {
     createdToScheduledMs: steps(placed.map((r) => r.scheduled! - r.created)),
-    scheduledToRunningMs: steps(started.map((r) => r.running! - r.scheduled!)),
+    scheduledToStartingMs: steps(claimed.map((r) => r.starting! - r.scheduled!)),
+    startingToRunningMs: steps(started.map((r) => r.running! - r.starting!)),
     healthyToNextCreateMs: steps(reactions),
   };
 }
@@ -229,7 +234,7 @@ async function main() {
         `rollout of ${replicas} replicas (maxSurge ${maxSurge}, maxUnavailable 0, minHealthyTime ${minHealthyTime} s): ${result.rolloutSeconds} s`,
         `floor ${batches} batches x (raw docker run ${result.rawDockerRunSeconds} s + ${minHealthyTime} s) = ${result.floorSeconds} s -> ${result.ratioToFloor}x (target <= 1.3x)`,
         `healthy replicas never below ${minHealthy} (floor ${replicas})`,
-        `new replicas, ms p50/max: created->SCHEDULED ${where.createdToScheduledMs.p50}/${where.createdToScheduledMs.max}, SCHEDULED->RUNNING ${where.scheduledToRunningMs.p50}/${where.scheduledToRunningMs.max}, minHealthyTime over->next replica created ${where.healthyToNextCreateMs.p50}/${where.healthyToNextCreateMs.max}`,
+        `new replicas, ms p50/max: created->SCHEDULED ${where.createdToScheduledMs.p50}/${where.createdToScheduledMs.max}, SCHEDULED->STARTING ${where.scheduledToStartingMs.p50}/${where.scheduledToStartingMs.max}, STARTING->RUNNING ${where.startingToRunningMs.p50}/${where.startingToRunningMs.max}, minHealthyTime over->next replica created ${where.healthyToNextCreateMs.p50}/${where.healthyToNextCreateMs.max}`,
         `AWS requests per replaced replica: ${result.requestsPerReplacedReplica}`,
         ...Object.entries(result.requestsPerReplacedReplicaByOperation).map(
           ([k, n]) => `  ${k}: ${n}`,
