@@ -89,7 +89,7 @@ export function decideRestart(
       `${what}; restarting in place (${task.restartCount + 1}/${maxRestarts})`,
     );
   }
-  return reschedule(`${what}; ${maxRestarts} in-place restarts used`);
+  return reschedule(`${what}; ${maxRestarts} in-place restart${maxRestarts === 1 ? '' : 's'} used`);
 }
 
 function describe(cause: Exclude<RestartCause, { kind: 'lost' }>): string {
