@@ -63,6 +63,15 @@ const BY = 'reconciler';
  * DynamoDB read of even 2,000 workers takes well under this.
  */
 const SLOW_STORE_MS = 2_000;
+/**
+ * After a slow read, the heartbeats the stall held up still have to land: DOWN decisions wait
+ * this much past one busy heartbeat interval. bench:throughput at load average ~130 (2026-12-06):
+ * the emulator stalled ~10 s, the next sweep's read was quick again, and 7 of 10 live workers,
+ * their last beats 9.7 s old and the next ones still on their way, were marked DOWN at once.
+ */
+const CATCH_UP_MARGIN_MS = 1_000;
+/** Until when (this process's clock) DOWN decisions wait for delayed heartbeats to land. */
+let catchUpUntil = Number.NEGATIVE_INFINITY;
 /** Every STARTING and RUNNING task is read at least this often. */
 const FULL_SWEEP_MS = 60_000;
 /** When this process last read them all (module state: survives warm invocations). */
@@ -120,9 +129,16 @@ export async function reconcile(
   const listed = await deps.workers.list();
   const readMs = Date.now() - reading;
   let mayMarkDown = options.mayMarkDown ?? true;
-  if (mayMarkDown && readMs > SLOW_STORE_MS) {
+  if (readMs > SLOW_STORE_MS) {
+    catchUpUntil = Date.now() + deps.config.heartbeatIntervalMs + CATCH_UP_MARGIN_MS;
+  }
+  if (mayMarkDown && Date.now() < catchUpUntil) {
     mayMarkDown = false;
-    console.log(`reconciler: reading the workers took ${readMs} ms; marking none DOWN this sweep`);
+    console.log(
+      readMs > SLOW_STORE_MS
+        ? `reconciler: reading the workers took ${readMs} ms; marking none DOWN this sweep`
+        : 'reconciler: the store was slow a moment ago; marking none DOWN until delayed heartbeats land',
+    );
   }
   const workers = await markSilentWorkersDown(deps, listed, now, report, mayMarkDown);
   const downWithTasks = [...workers.values()].some(
