@@ -1,6 +1,8 @@
 // HTTP errors as JSON `{ error, message }`. Domain errors map to their status here, in one
-// place; anything unexpected becomes a plain 500 that shows no internals.
+// place; a store that is throttled, timed out or unreachable is a 503 to retry, not a fault
+// of the request; anything else unexpected becomes a plain 500 that shows no internals.
 import type middy from '@middy/core';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import {
   CapacityExhaustedError,
@@ -61,7 +63,23 @@ export function toHttpError(error: unknown): HttpError {
   if (middyError?.statusCode && middyError.statusCode < 500 && middyError.expose) {
     return new HttpError(middyError.statusCode, 'BAD_REQUEST', middyError.message);
   }
+  if (isStoreUnavailable(error)) {
+    return new HttpError(
+      503,
+      'UNAVAILABLE',
+      'the control plane store did not answer in time; try again',
+      { 'retry-after': '1' },
+    );
+  }
   return new HttpError(500, 'INTERNAL', 'internal error');
+}
+
+/** An AWS call that failed for a reason of the service, not of the request (the SDK's own rule). */
+function isStoreUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's classifiers take its own error shape.
+  const sdk = error as any;
+  return isThrottlingError(sdk) || isTransientError(sdk) || isServerError(sdk);
 }
 
 /** Middy middleware: every thrown error becomes a JSON error response. */
