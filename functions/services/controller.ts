@@ -21,6 +21,7 @@ import {
 import { replicaSpec, replicaTaskId } from '../../core/services/replicas.js';
 import type { ServiceEvent, ServiceRecord } from '../../core/services/types.js';
 import { newTask, stopRequest } from '../../core/taskStateMachine.js';
+import type { TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
 import { replaceWorker, type WorkerSnapshot } from '../shared/workerSnapshot.js';
 import { type Placed, placeReplicas } from './placeReplicas.js';
@@ -80,8 +81,11 @@ export async function runServiceController(
       await deps.services.put(record, written, { events });
       run.outcome = 'acted';
       // Stops and creates at once; a create into a slot this run stops waits for that stop.
+      const seen = new Map(views.flatMap((s) => (s.task ? [[s.task.id, s.task] as const] : [])));
       const stops = new Map(
-        decision.stops.map((stop) => [stop.taskId, stopReplica(deps, name, stop)] as const),
+        decision.stops.map(
+          (stop) => [stop.taskId, retireReplica(deps, name, stop, seen.get(stop.taskId))] as const,
+        ),
       );
       const replicas = decision.creates.map((create) => newReplica(written, create, now));
       const { placed, snapshot } = await placeReplicas(
@@ -102,6 +106,9 @@ export async function runServiceController(
           decision.prunes.map((p) => deps.services.pruneDraining(name, p.slot, p.gen, p.draining)),
         ),
       ]);
+      // Stop messages after the run messages: a worker that receives a stop alone waits out its
+      // receive window before receiving again, which would hold a replacement's run behind it.
+      await Promise.all(stopped.map((task) => task && tellWorkerToStop(deps, name, task)));
       run.stopped += stopped.filter(Boolean).length;
       run.created += created.filter(Boolean).length;
       if (written.wakeAt && written.wakeAt !== record.wakeAt) {
@@ -243,29 +250,38 @@ async function createReplica(
   return true;
 }
 
-/** Stops a replica gracefully if it is still as the decision saw it. */
-async function stopReplica(deps: ServiceDeps, service: string, stop: StopReplica) {
-  const task = await deps.tasks.get(stop.taskId);
-  if (!task || task.version !== stop.version) return false;
+/**
+ * Stops a replica gracefully if it is still as the decision saw it (the record the run read,
+ * at the version the decision names): the record after the stop, or undefined.
+ */
+async function retireReplica(
+  deps: ServiceDeps,
+  service: string,
+  stop: StopReplica,
+  seen: TaskRecord | undefined,
+): Promise<TaskRecord | undefined> {
+  const task = seen?.version === stop.version ? seen : await deps.tasks.get(stop.taskId);
+  if (!task || task.version !== stop.version) return undefined;
   const request = stopRequest(task, `service:${service}`);
-  if (!request) return false;
+  if (!request) return undefined;
   request.reason = stop.reason;
-  let stopped: typeof task;
   try {
-    stopped = await deps.tasks.transition(task, request);
+    return await deps.tasks.transition(task, request);
   } catch (error) {
-    if (error instanceof ConflictError) return false;
+    if (error instanceof ConflictError) return undefined;
     throw error;
   }
-  if (stopped.state === 'STOPPING' && stopped.workerId) {
-    const queueUrl = await deps.queues.workerQueueUrl(stopped.workerId);
-    await deps.queues
-      .sendTaskToWorker(queueUrl, 'stop', stopped)
-      .catch((error: Error) =>
-        console.error(`service ${service}: no stop message for ${stopped.id}: ${error.message}`),
-      );
-  }
-  return true;
+}
+
+/** The stop message to the worker of a replica now STOPPING (the reconciler resends a lost one). */
+async function tellWorkerToStop(deps: ServiceDeps, service: string, stopped: TaskRecord) {
+  if (stopped.state !== 'STOPPING' || !stopped.workerId) return;
+  const queueUrl = await deps.queues.workerQueueUrl(stopped.workerId);
+  await deps.queues
+    .sendTaskToWorker(queueUrl, 'stop', stopped)
+    .catch((error: Error) =>
+      console.error(`service ${service}: no stop message for ${stopped.id}: ${error.message}`),
+    );
 }
 
 /** Runs the controller on every service (the reconciler's sweep). */

@@ -197,7 +197,8 @@ describe('services: up and rolling', { timeout: 600_000 }, () => {
 describe('cube events -f during a rollout', { timeout: 600_000 }, () => {
   test('shows the rollout step by step: started, each step, complete, in order', async () => {
     // One at a time (a surge of 1, none unavailable): the second new replica can only come
-    // after an old one went, so the steps cannot all fall into one controller pass. Sleepers:
+    // once the first is healthy and an old one is stopping, so the steps cannot all fall into
+    // one controller pass. Sleepers:
     // healthy once RUNNING for a second (no probe to slow down on a loaded engine).
     const spec = (version: string) => ({
       replicas: 2,
