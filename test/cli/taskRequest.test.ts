@@ -28,7 +28,7 @@ describe('buildTaskRequest', () => {
       env: ['A=1', 'B=x=y', 'EMPTY='],
       label: ['team=ops', 'tier='],
       port: ['8080', '8081:80', '53/udp', '5353:53/UDP'],
-      network: 'host',
+      network: 'bridge',
       restart: 'on-failure:3',
       scheduler: 'binpack',
     });
@@ -47,7 +47,7 @@ describe('buildTaskRequest', () => {
         { container: 53, protocol: 'udp' },
         { container: 53, host: 5353, protocol: 'udp' },
       ],
-      network: 'host',
+      network: 'bridge',
       restart: 'on-failure:3',
       scheduler: 'binpack',
     });
