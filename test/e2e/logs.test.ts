@@ -160,8 +160,11 @@ test('a worker killed and restarted while its container prints: no line twice, n
   await waitState(id, 'RUNNING');
   // Attempt 1's stream: a task taken for lost would go on in attempt 2, from line 1 again.
   const shipped = () => logs(['--attempt', '1', id]);
-  await eventually('some lines shipped', async () =>
-    numbers(await shipped()).length >= 10 ? true : undefined,
+  // The worker was itself just restarted by the test before: up to 90 s, as there.
+  await eventually(
+    'some lines shipped',
+    async () => (numbers(await shipped()).length >= 10 ? true : undefined),
+    90_000,
   );
   await killHard(worker);
   await new Promise((r) => setTimeout(r, 2000));

@@ -122,6 +122,12 @@ async function killedBusyWorker(name: string) {
     const { task } = await cluster.cubeJson<{ task: TaskRecord }>(['inspect', '--json', taskId!]);
     return task.state === 'RUNNING' ? task : undefined;
   });
+  // Killed only once a heartbeat has declared the busy interval: killed before it, the stored
+  // interval is still the idle one, and a successor rightly waits out that minutes-long TTL.
+  await eventually('a busy heartbeat stored', async () => {
+    const w = await node(name);
+    return w?.heartbeatIntervalMs !== undefined && w.heartbeatIntervalMs <= 10_000 ? w : undefined;
+  });
   await killHard(child);
   return first;
 }
