@@ -155,9 +155,6 @@ test('after kill -9 of the worker and removal of the container, the lines are st
 
 test('a worker killed and restarted while its container prints: no line twice, no gap', {
   timeout: 300_000,
-  // Passes alone; in two whole-suite CI runs (2026-12-06) the task started after the previous
-  // test's kill -9 and restart shipped no line within 90 s. Open in issue 21 until understood.
-  skip: 'ships nothing after the previous restart in the whole suite (issue 21)',
 }, async () => {
   const id = await run(numbered(100000, '0.05'));
   await waitState(id, 'RUNNING');
@@ -168,7 +165,9 @@ test('a worker killed and restarted while its container prints: no line twice, n
     'some lines shipped',
     async () => (numbers(await shipped()).length >= 10 ? true : undefined),
     90_000,
-  );
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${cluster.logs().slice(-6000)}`);
+  });
   await killHard(worker);
   await new Promise((r) => setTimeout(r, 2000));
   worker = cluster.startWorker(workerName);
