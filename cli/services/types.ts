@@ -51,6 +51,8 @@ export interface ServiceView {
   createdAt: string;
   updatedAt: string;
   replicaTasks: ReplicaView[];
+  /** Replaced replicas still stopping (absent from servers before they were shown). */
+  drainingTasks?: ReplicaView[];
 }
 
 export interface ServiceEvent {

@@ -2,6 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { workerNames } from '../../baseCommand.js';
 import { formatAge } from '../../format.js';
+import type { ReplicaView } from '../../services/types.js';
 import { formatTable } from '../../table.js';
 import { ServiceCommand } from './base.js';
 
@@ -78,20 +79,22 @@ export class ServiceInspectCommand extends ServiceCommand {
         `Version:    ${s.specVersion}`,
       ].join('\n'),
     );
-    if (s.replicaTasks.length > 0) {
+    const draining = s.drainingTasks ?? [];
+    if (s.replicaTasks.length + draining.length > 0) {
       this.print('\nReplicas:');
+      const row = (r: ReplicaView, replaced: boolean) => [
+        String(r.slot),
+        r.taskId,
+        String(r.revision),
+        `${r.state}${r.health ? ` (${r.health})` : ''}${replaced ? ' (replaced)' : ''}`,
+        r.healthy && !replaced ? 'yes' : 'no',
+        r.workerId ? (names.get(r.workerId) ?? r.workerId) : '-',
+        r.reason ?? '',
+      ];
       this.context.stdout.write(
         formatTable(
           ['SLOT', 'TASK', 'REVISION', 'STATE', 'HEALTHY', 'WORKER', 'REASON'],
-          s.replicaTasks.map((r) => [
-            String(r.slot),
-            r.taskId,
-            String(r.revision),
-            r.health ? `${r.state} (${r.health})` : r.state,
-            r.healthy ? 'yes' : 'no',
-            r.workerId ? (names.get(r.workerId) ?? r.workerId) : '-',
-            r.reason ?? '',
-          ]),
+          [...s.replicaTasks.map((r) => row(r, false)), ...draining.map((r) => row(r, true))],
           { maxWidths: { REASON: 60 } },
         ),
       );

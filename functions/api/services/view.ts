@@ -1,8 +1,10 @@
 // What the API shows of a service: its settings, target revision, rollout state and reason,
-// replica counts and replicas (from the same pure rules the controller uses).
+// replica counts and replicas (from the same pure rules the controller uses), and the replaced
+// replicas still stopping.
 import { decideService } from '../../../core/services/controller.js';
 import { isGone, isHealthy } from '../../../core/services/replicas.js';
 import type { ServiceRecord, SlotView } from '../../../core/services/types.js';
+import type { TaskRecord } from '../../../core/types.js';
 
 export interface ReplicaView {
   slot: number;
@@ -17,19 +19,25 @@ export interface ReplicaView {
 
 export function serviceView(record: ServiceRecord, slots: readonly SlotView[], now = new Date()) {
   const { counts } = decideService(record, slots, now);
-  const replicas: ReplicaView[] = slots
+  const view = (slot: number, task: TaskRecord): ReplicaView => ({
+    slot,
+    taskId: task.id,
+    revision: task.serviceRevision ?? 0,
+    state: task.state,
+    healthy: isHealthy(task, record.update.minHealthyTime, now.getTime()),
+    ...(task.workerId ? { workerId: task.workerId } : {}),
+    ...(task.health ? { health: task.health.status } : {}),
+    ...(task.reason ? { reason: task.reason } : {}),
+  });
+  const bySlot = [...slots].sort((a, b) => a.slot - b.slot);
+  const replicas: ReplicaView[] = bySlot
     .filter((s) => s.task && !isGone(s.task))
-    .sort((a, b) => a.slot - b.slot)
-    .map((s) => ({
-      slot: s.slot,
-      taskId: s.taskId,
-      revision: s.revision,
-      state: s.task!.state,
-      healthy: isHealthy(s.task!, record.update.minHealthyTime, now.getTime()),
-      ...(s.task!.workerId ? { workerId: s.task!.workerId } : {}),
-      ...(s.task!.health ? { health: s.task!.health.status } : {}),
-      ...(s.task!.reason ? { reason: s.task!.reason } : {}),
-    }));
+    .map((s) => ({ ...view(s.slot, s.task!), revision: s.revision }));
+  // Earlier occupants of a slot still on their way out (replaced, stopping for good): not
+  // replicas any more, but still holding a worker's room until they are gone.
+  const draining: ReplicaView[] = bySlot.flatMap((s) =>
+    (s.drainingTasks ?? []).filter((t) => !isGone(t)).map((t) => view(s.slot, t)),
+  );
   return {
     name: record.name,
     replicas: record.replicas,
@@ -45,6 +53,7 @@ export function serviceView(record: ServiceRecord, slots: readonly SlotView[], n
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     replicaTasks: replicas,
+    drainingTasks: draining,
   };
 }
 
