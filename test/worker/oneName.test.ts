@@ -110,18 +110,28 @@ test('a second live daemon under one name is refused, naming the first', {
 
 /** A `cube worker` child under `name`, busy with a task (beating every 2 s), then killed. */
 async function killedBusyWorker(name: string) {
-  const child = cluster.startWorker(name, ['--cpu', '1', '--memory', '1g']);
+  // Labelled, and its task pinned to it: the in-process daemons of the tests before are READY
+  // too, and a task placed on one of them would leave this worker idle.
+  const child = cluster.startWorker(name, [
+    '--cpu',
+    '1',
+    '--memory',
+    '1g',
+    '--label',
+    `busy=${name}`,
+  ]);
   const first = await eventually('the first daemon READY', async () => {
     const w = await node(name);
     return w?.state === 'READY' && w.instance ? w : undefined;
   });
   workerIds.push(first.id);
   // A task keeps it busy, so its TTL is seconds, not an idle one's minutes.
-  const [taskId] = await submitSleepers(cluster, 1);
-  await eventually('the task RUNNING', async () => {
+  const [taskId] = await submitSleepers(cluster, 1, { constraints: [`busy=${name}`] });
+  const running = await eventually('the task RUNNING', async () => {
     const { task } = await cluster.cubeJson<{ task: TaskRecord }>(['inspect', '--json', taskId!]);
     return task.state === 'RUNNING' ? task : undefined;
   });
+  assert.equal(running.workerId, first.id);
   // Killed only once a heartbeat has declared the busy interval: killed before it, the stored
   // interval is still the idle one (a minute), and a successor rightly waits out that TTL. A busy
   // beat declares 2 s plus its recent round trips (up to 10 s more on a loaded emulator), so
@@ -129,6 +139,10 @@ async function killedBusyWorker(name: string) {
   await eventually('a busy heartbeat stored', async () => {
     const w = await node(name);
     return w?.heartbeatIntervalMs !== undefined && w.heartbeatIntervalMs < 60_000 ? w : undefined;
+  }).catch(async (error: Error) => {
+    throw new Error(
+      `${error.message}: ${JSON.stringify(await node(name))}\n${cluster.logs().slice(-4000)}`,
+    );
   });
   await killHard(child);
   return first;
