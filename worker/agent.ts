@@ -238,6 +238,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
 
   // Work on an idle worker: beat now, at the busy interval, so the reconciler sees it alive.
   const waker = new HeartbeatWaker();
+  waker.starting = true; // until the queue loop receives (below)
   context.onWork = () => waker.wake();
   let queueCaughtUpAt: Date | undefined;
   // The heartbeat before anything that waits on the engine: the events stream, the startup
@@ -369,6 +370,7 @@ export async function startWorkerAgent(options: WorkerAgentOptions): Promise<Wor
         }
       : {}),
   });
+  waker.starting = false;
 
   const reconcileLoop = (async () => {
     const interval = options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;

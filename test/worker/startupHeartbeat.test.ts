@@ -3,7 +3,8 @@
 // engine busy starting other containers each took seconds, and until the first beat the
 // control plane judges the worker by its registration time: bench:throughput saw a worker
 // taken for lost 15 s after registering, its 30 tasks rescheduled. Here the engine accepts
-// connections and never answers, so only a beat that does not wait for it gets through.
+// connections and never answers, so only a beat that does not wait for it gets through; and
+// while start-up waits, the worker beats at the busy interval (its queue is not received yet).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
@@ -81,6 +82,17 @@ test('the first heartbeat does not wait for an engine that does not answer', asy
   assert.equal(held.size > 0, true, 'the worker is still waiting on the engine');
   // Nothing from the engine, nothing counted: the beat says 0 running, not a guess.
   assert.equal(beaten?.metrics?.runningTasks, 0);
+  // Starting, it does not yet receive its queue, so it keeps the busy interval, not the idle
+  // minute: a placement on it waits unreceived, and only its beats show it alive meanwhile
+  // (the reconciler takes a worker that neither beats nor picks up a placement for gone).
+  assert.ok(beaten!.heartbeatIntervalMs! < 60_000, `declared ${beaten!.heartbeatIntervalMs} ms`);
+  const again = await waitFor(
+    () => workers.get(workerId),
+    (w) => w !== undefined && w.heartbeatAt > beaten!.heartbeatAt,
+    'a second heartbeat while still starting',
+  );
+  assert.equal(held.size > 0, true, 'the worker is still waiting on the engine');
+  assert.ok(again!.heartbeatIntervalMs! < 60_000, `declared ${again!.heartbeatIntervalMs} ms`);
 
   // The engine goes away: start-up gives up on it and the agent can be stopped.
   await engineGone();

@@ -94,6 +94,13 @@ export class HeartbeatWaker {
   private pending = false;
   /** Time of the last wake: work counts as under way for an idle interval after it. */
   lastWokenAt = 0;
+  /**
+   * Set while the agent starts (events stream, startup reconcile), before its queue loop
+   * receives: a run placed on it then waits unreceived, and a worker beating at the idle
+   * minute would be taken for gone by the reconciler's unanswered-placement rule
+   * (core/runResend.ts) after 20 s. Beating at the busy interval meanwhile says it is alive.
+   */
+  starting = false;
 
   /** Beat now; `work` (the default) also keeps the busy interval for an idle interval. */
   wake(work = true): void {
@@ -223,7 +230,9 @@ export async function beat(
     const running = await withTimeout(options.countRunningTasks(), SAMPLE_TIMEOUT_MS, 0);
     const metrics = await options.sampler.sample(running);
     const idle = options.idleIntervalMs;
-    const woken = options.waker && Date.now() - options.waker.lastWokenAt < (idle ?? 0);
+    const woken =
+      options.waker &&
+      (options.waker.starting || Date.now() - options.waker.lastWokenAt < (idle ?? 0));
     const interval =
       idle === undefined || running > 0 || woken
         ? options.intervalMs
