@@ -7,16 +7,14 @@
 // says why), a spread policy (it counts placed tasks), or a lost race for the room.
 import { CapacityExhaustedError } from '../../core/errors.js';
 import {
-  candidateLimitFor,
   DEFAULT_POLICY,
-  placeTask,
   policyRegistry,
   type RoundRobinCursor,
 } from '../../core/scheduler/index.js';
-import { transitionTask } from '../../core/taskStateMachine.js';
 import type { TaskEvent, TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import { applyReservation, replaceWorker, workerSnapshot } from '../shared/workerSnapshot.js';
+import { forgetLostRoom, placeInSnapshot } from '../shared/placeInSnapshot.js';
+import { workerSnapshot } from '../shared/workerSnapshot.js';
 
 const roundRobinCursor: RoundRobinCursor = {};
 
@@ -45,42 +43,31 @@ async function tryPlace(
   // view, or parallel submits decide without each other's reservations (all on one worker).
   const signer = await deps.placementSigner();
   const snapshot = await workerSnapshot(deps);
-  const now = new Date();
-  const limit = candidateLimitFor(snapshot.workers.length, policy);
-  const decision = placeTask(task.spec, snapshot.workers, policy, {
-    now,
-    heartbeatTtlMs: deps.config.heartbeatTtlMs,
-    roundRobin: roundRobinCursor,
-    ...(limit !== undefined ? { candidateLimit: limit } : {}),
-  });
-  if (!decision.worker) return;
-  const signature = signer.sign(task, decision.worker.id);
-  const transition = transitionTask(task, {
-    to: 'SCHEDULED',
-    by: 'scheduler',
-    reason: decision.reason,
-    patch: { workerId: decision.worker.id, placement: decision.explanation, signature },
-    now,
-  });
   // Reserved in this process's view before the write, so parallel submits decide on figures
   // that include this one and spread instead of all choosing the same worker.
-  applyReservation(snapshot, transition.after);
+  const placed = placeInSnapshot(task, snapshot, {
+    policy,
+    signer,
+    heartbeatTtlMs: deps.config.heartbeatTtlMs,
+    roundRobin: roundRobinCursor,
+    now: new Date(),
+  });
+  if (!placed) return;
+  const { transition } = placed;
   try {
     await deps.tasks.create(task, created, transition);
   } catch (error) {
     // The view keeps the reservation until it is read again (at most a few seconds), except
     // for a lost race, where the worker is re-read now.
     if (!(error instanceof CapacityExhaustedError)) throw error;
-    // The room went (another placement, a cordon, a worker gone): the scheduler decides
-    // with fresh figures, and the next submit sees that worker as it is now.
-    const fresh = await deps.workers.get(error.workerId);
-    snapshot.workers = replaceWorker(snapshot.workers, error.workerId, fresh);
+    // The scheduler decides with fresh figures, and the next submit sees that worker as it is.
+    await forgetLostRoom(deps, snapshot, error.workerId);
     return;
   }
   const { id } = transition.after;
   // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).
   await deps.queues
-    .sendTaskToWorker(decision.worker.queueUrl, 'run', transition.after)
+    .sendTaskToWorker(placed.queueUrl, 'run', transition.after)
     .catch((error: Error) => console.error(`submit ${id}: no run message sent: ${error.message}`));
   return transition.after;
 }

@@ -23,8 +23,9 @@ import type { ServiceEvent, ServiceRecord } from '../../core/services/types.js';
 import { newTask, stopRequest } from '../../core/taskStateMachine.js';
 import type { TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import { replaceWorker, type WorkerSnapshot } from '../shared/workerSnapshot.js';
-import { type Placed, placeReplicas } from './placeReplicas.js';
+import { forgetLostRoom, type Placed } from '../shared/placeInSnapshot.js';
+import type { WorkerSnapshot } from '../shared/workerSnapshot.js';
+import { placeReplicas } from './placeReplicas.js';
 
 export type ServiceDeps = Pick<
   Deps,
@@ -225,16 +226,13 @@ async function createReplica(
   try {
     await deps.services.createReplica(record, slot, task, event, placed?.transition);
   } catch (error) {
-    if (!(error instanceof CapacityExhaustedError) || !placed) {
-      if (error instanceof ConflictError || error instanceof CapacityExhaustedError) return false;
-      throw error;
+    if (error instanceof CapacityExhaustedError && placed) {
+      // The room went: the scheduler decides with fresh figures.
+      if (snapshot) await forgetLostRoom(deps, snapshot, error.workerId);
+      return createReplica(deps, record, create, { task, event }, undefined, undefined);
     }
-    // The room went (another placement, a cordon): the scheduler decides with fresh figures.
-    if (snapshot) {
-      const fresh = await deps.workers.get(error.workerId);
-      snapshot.workers = replaceWorker(snapshot.workers, error.workerId, fresh);
-    }
-    return createReplica(deps, record, create, { task, event }, undefined, undefined);
+    if (error instanceof ConflictError || error instanceof CapacityExhaustedError) return false;
+    throw error;
   }
   if (placed) {
     // A lost run message is re-sent by the reconciler (SCHEDULED past scheduledResendMs).

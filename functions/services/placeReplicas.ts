@@ -7,25 +7,18 @@
 // then, and when nothing fits in the cached view, the replica goes the usual way: PENDING and
 // a schedule nudge, and the scheduler explains what it decides).
 import {
-  candidateLimitFor,
   DEFAULT_POLICY,
   groupOf,
-  placeTask,
   policyRegistry,
   type RoundRobinCursor,
   TaskGroups,
 } from '../../core/scheduler/index.js';
 import { isGone, isRetiring } from '../../core/services/replicas.js';
 import type { ServiceRecord, SlotView } from '../../core/services/types.js';
-import { type Transition, transitionTask } from '../../core/taskStateMachine.js';
 import type { TaskRecord } from '../../core/types.js';
 import type { Deps } from '../shared/deps.js';
-import { applyReservation, type WorkerSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
-
-export interface Placed {
-  transition: Transition;
-  queueUrl: string;
-}
+import { type Placed, placeInSnapshot } from '../shared/placeInSnapshot.js';
+import { type WorkerSnapshot, workerSnapshot } from '../shared/workerSnapshot.js';
 
 const roundRobinCursor: RoundRobinCursor = {};
 
@@ -58,31 +51,14 @@ export async function placeReplicas(
         snapshot.workers,
       )
     : undefined;
-  const now = new Date();
-  const placed = tasks.map((task): Placed | undefined => {
-    const limit = candidateLimitFor(snapshot.workers.length, policy);
-    const decision = placeTask(task.spec, snapshot.workers, policy, {
-      now,
-      heartbeatTtlMs: deps.config.heartbeatTtlMs,
-      roundRobin: roundRobinCursor,
-      ...(taskGroups ? { taskGroups } : {}),
-      ...(limit !== undefined ? { candidateLimit: limit } : {}),
-    });
-    if (!decision.worker) return undefined;
-    const transition = transitionTask(task, {
-      to: 'SCHEDULED',
-      by: 'scheduler',
-      reason: decision.reason,
-      patch: {
-        workerId: decision.worker.id,
-        placement: decision.explanation,
-        signature: signer.sign(task, decision.worker.id),
-      },
-      now,
-    });
-    applyReservation(snapshot, transition.after);
-    taskGroups?.add(groupOf(task.spec), decision.worker);
-    return { transition, queueUrl: decision.worker.queueUrl };
-  });
+  const options = {
+    policy,
+    signer,
+    heartbeatTtlMs: deps.config.heartbeatTtlMs,
+    roundRobin: roundRobinCursor,
+    ...(taskGroups ? { taskGroups } : {}),
+    now: new Date(),
+  };
+  const placed = tasks.map((task) => placeInSnapshot(task, snapshot, options));
   return { placed, snapshot };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ServiceView } from '../../cli/services/types.js';
 import { waitForWorkers } from '../chaos/support.js';
 import { ensureEmulator, stopEmulator } from '../support/aws.js';
-import { startTestCluster, type TestCluster } from '../support/cli.js';
+import { apiCaller, startTestCluster, type TestCluster } from '../support/cli.js';
 import { removeContainersOfWorkers } from '../support/docker.js';
 import { benchArgs, machine, rawDockerRun, removeLabelled, SLEEPER } from './benchSupport.js';
 import { add, type Counts, delta, readSnapshot, scale, total } from './requestCounts.js';
@@ -33,16 +33,13 @@ function serviceSpec(mode: string) {
 }
 
 function api(cluster: TestCluster) {
-  const headers = { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' };
+  const call = apiCaller(`${cluster.apiUrl}/v1`, cluster.token);
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${cluster.apiUrl}/v1${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
+    const answer = await call<T>(method, path, body);
+    if (answer.status >= 400) {
+      throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    }
+    return answer.body;
   };
 }
 

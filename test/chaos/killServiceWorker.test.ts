@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ServiceView } from '../../cli/services/types.js';
 import { ensureEmulator } from '../support/aws.js';
-import { eventually, startTestCluster, type TestCluster } from '../support/cli.js';
+import { apiCaller, eventually, startTestCluster, type TestCluster } from '../support/cli.js';
 import { docker, TEST_IMAGE } from '../support/docker.js';
 import { tearDownCluster } from '../support/teardown.js';
 import { killHard, waitForWorkers } from './support.js';
@@ -23,14 +23,8 @@ after(async () => {
   await tearDownCluster(cluster, workerIds);
 });
 
-async function api<T>(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${cluster.apiUrl}/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) =>
+  apiCaller(`${cluster.apiUrl}/v1`, cluster.token)<T>(method, path, body);
 
 const show = async () => (await api<{ service: ServiceView }>('GET', '/services/sleepy')).body;
 

@@ -15,6 +15,7 @@ import { type Deps, getDeps } from '../../functions/shared/deps.js';
 import { startWorkerAgent, type WorkerAgent } from '../../worker/agent.js';
 import { LABEL_WORKER } from '../../worker/engine/containerOptions.js';
 import { ensureEmulator, uniquePrefix } from '../support/aws.js';
+import { apiCaller, eventually as eventuallyWithin } from '../support/cli.js';
 import { TEST_IMAGE } from '../support/docker.js';
 
 export interface ServiceCluster {
@@ -97,17 +98,7 @@ export async function startServiceCluster(label: string, workers = 2): Promise<S
     );
     workerIds.push(workerId);
   }
-  const api = async <T>(method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${plane.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${plane.adminToken}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  };
+  const api = apiCaller(plane.apiUrl, plane.adminToken);
   return {
     prefix,
     plane,
@@ -221,21 +212,9 @@ export type ServiceBody = {
   events: { kind: string; reason: string; revision: number }[];
 };
 
-export async function eventually<T>(
+/** `eventually` from test/support/cli.ts with a minute to wait (services take longer). */
+export const eventually = <T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+): Promise<T> => eventuallyWithin(what, check, timeoutMs);

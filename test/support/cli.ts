@@ -210,6 +210,21 @@ export async function startTestCluster(
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time runs out. */
+/** JSON calls to an API at `base` with a bearer token: the status and the parsed body. */
+export function apiCaller(base: string, token: string) {
+  return async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  };
+}
+
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
