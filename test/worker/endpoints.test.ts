@@ -3,7 +3,7 @@
 // same write); a client reaches each replica at `address:hostPort`. The test machine's Docker
 // runs with --bridge=none, so the bridge tasks join a user-defined bridge network made here
 // whose published ports bind 127.0.0.1 only (`cube worker --bridge-network`); an engine that
-// cannot make one skips that part. Host networking is checked on a loopback port.
+// cannot make one fails the file. Host networking is checked on a loopback port.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -21,10 +21,27 @@ const serveHostname = (listen: string) => [
   `mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p ${listen} -h /tmp/www`,
 ];
 
+/**
+ * RUNNING says the container started, not that its server listens yet (a health check says
+ * that): a refused, reset or unanswered connection is tried again for a while; any answer is
+ * final.
+ */
 async function get(address: string): Promise<string> {
-  const response = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(10_000) });
-  assert.equal(response.status, 200, address);
-  return (await response.text()).trim();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(3_000) });
+      assert.equal(response.status, 200, address);
+      return (await response.text()).trim();
+    } catch (err) {
+      const e = err as { name?: string; cause?: { code?: string } };
+      const notYet =
+        e.name === 'TimeoutError' ||
+        ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(e.cause?.code ?? '');
+      if (!notYet || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 describe('worker: endpoints from what the engine bound', { timeout: 120_000 }, () => {
