@@ -18,8 +18,24 @@ export type HttpApiHandler = (
 /** API Gateway's own payload limit is 10 MB; nothing Cube takes comes near 1 MiB. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function toApiGatewayEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+/**
+ * The request target as a URL. A path ("origin-form") is read as a path even when it starts
+ * with "//", which URL resolution would take for a host; a full URL ("absolute-form") is read
+ * as one. Anything else is not a target this API serves: undefined.
+ */
+export function parseTarget(target: string): URL | undefined {
+  try {
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
+}
+
+function toApiGatewayEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: string,
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -98,7 +114,12 @@ export function serveHttpApi(
     });
     req.on('end', () => {
       if (tooLarge) return;
-      const event = toApiGatewayEvent(req, Buffer.concat(chunks).toString('utf8'));
+      const url = parseTarget(req.url ?? '/');
+      if (!url) {
+        sendError(res, 400, 'BAD_REQUEST', 'request target: must be a path such as /v1/tasks');
+        return;
+      }
+      const event = toApiGatewayEvent(req, url, Buffer.concat(chunks).toString('utf8'));
       handler(event, lambdaContext('cube-api'))
         .then((result) => send(res, result))
         .catch((error: unknown) => {

@@ -534,4 +534,20 @@ describe('fuzzing the live API', { timeout: 300_000 }, () => {
     });
     assert.equal(health.status, 200);
   });
+
+  // Seed 1251418969 found it: "//%00…" read as a URL with a host, which threw and took the
+  // local control plane down.
+  test('a request target starting with // is a path: no crash, and never read as a host', async () => {
+    const auth = `Authorization: Bearer ${tokens.admin}\r\n`;
+    const answers = await Promise.all(
+      ['//%00%00', '//[', '//a%20b/c', 'http://[', '//v1/tasks'].map((target) =>
+        rawExchange(`GET ${target} HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`),
+      ),
+    );
+    // Neither a route nor a URL: refused as such. "//v1/tasks" is the path "//v1/tasks" (no
+    // route), not the host "v1" with the path "/tasks".
+    assert.deepEqual(answers, ['404', '404', '404', '400', '404']);
+    const health = await fetch(`${cluster.apiUrl}/v1/openapi.json`);
+    assert.equal(health.status, 200);
+  });
 });
