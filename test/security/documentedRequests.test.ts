@@ -12,9 +12,8 @@ import { JsonSchemaReader, type Schema } from './jsonSchema.js';
 import { type ApiAnswer, call } from './support.js';
 
 const RUNS = Number(process.env.CUBE_DOC_RUNS ?? 420);
-// A fixed seed by default, so a run of the suite is reproducible (a random seed in one CI run
-// ran past the file's 300 s, cause not yet found; generated services of up to 1,000 replicas
-// are a suspect); CUBE_DOC_SEED=random explores others, CUBE_DOC_SEED=N replays one.
+// A fixed seed by default, so a run of the suite is reproducible; CUBE_DOC_SEED=random
+// explores others, CUBE_DOC_SEED=N replays one.
 const SEED =
   process.env.CUBE_DOC_SEED === 'random'
     ? Date.now() % 2 ** 31
@@ -99,6 +98,18 @@ function tieToPath(body: unknown, schema: Schema, pathValues: Record<string, unk
 }
 
 /**
+ * A service of up to 1,000 replicas is valid and accepted, but its tasks keep a 2-core
+ * machine's emulator busy for minutes: after seed 1251893321 applied 992 replicas, every later
+ * request took seconds and the file ran 150 s instead of 12. Generated counts are kept to 0-3
+ * here (still valid); the bound itself is tested in test/core/services/spec.test.ts.
+ */
+function fewReplicas(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || !('replicas' in body)) return body;
+  const { replicas } = body as { replicas: unknown };
+  return typeof replicas === 'number' ? { ...body, replicas: replicas % 4 } : body;
+}
+
+/**
  * Requests the document allows for one operation: parameters and body from its schemas. A
  * parameter only an earlier answer gives (`x-cube-fromAnswer`, a page token) is sent as the
  * next page of a request that answered with one.
@@ -144,7 +155,7 @@ function requests(path: string, method: string, op: Operation): fc.Arbitrary<Doc
       const search = new URLSearchParams(
         Object.entries(queryValues).map(([k, v]): [string, string] => [k, String(v)]),
       ).toString();
-      const tied = bodySchema ? tieToPath(body, bodySchema, pathValues) : undefined;
+      const tied = fewReplicas(bodySchema ? tieToPath(body, bodySchema, pathValues) : undefined);
       return {
         method: method.toUpperCase(),
         path: search ? `${filled}?${search}` : filled,
