@@ -31,11 +31,7 @@ export function parseTarget(target: string): URL | undefined {
   }
 }
 
-function toApiGatewayEvent(
-  req: IncomingMessage,
-  url: URL,
-  body: string,
-): APIGatewayProxyEventV2 {
+function toApiGatewayEvent(req: IncomingMessage, url: URL, body: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
