@@ -23,7 +23,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * with "//", which URL resolution would take for a host; a full URL ("absolute-form") is read
  * as one. Anything else is not a target this API serves: undefined.
  */
-export function parseTarget(target: string): URL | undefined {
+function parseTarget(target: string): URL | undefined {
   try {
     return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
   } catch {

@@ -209,7 +209,6 @@ export async function startTestCluster(
   return cluster;
 }
 
-/** Polls `check` until it returns a value (not undefined) or the time runs out. */
 /** JSON calls to an API at `base` with a bearer token: the status and the parsed body. */
 export function apiCaller(base: string, token: string) {
   return async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
@@ -225,6 +224,7 @@ export function apiCaller(base: string, token: string) {
   };
 }
 
+/** Polls `check` until it returns a value (not undefined) or the time runs out. */
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
